@@ -1,0 +1,35 @@
+# duet: `make run` starts a server with a self-signed certificate for localhost; `make test` runs every test.
+GO       ?= go
+NPM      ?= npm
+VENDORED := web/vendor/socket.io.esm.min.js
+
+.PHONY: all build run test test-deps vet fuzz clean
+
+all: build
+
+# Browser libraries come from npm (package-lock.json) and are embedded, never committed.
+node_modules/.package-lock.json: package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund --loglevel=error
+
+$(VENDORED): node_modules/.package-lock.json
+	mkdir -p web/vendor
+	cp node_modules/socket.io-client/dist/socket.io.esm.min.js web/vendor/
+
+build: $(VENDORED)
+	$(GO) build -o bin/duet ./cmd/duet
+
+run: build
+	./bin/duet
+
+# Installs what the tests drive duet with (Chromium, coturn's client) when missing.
+test-deps:
+	bash scripts/test-deps.sh
+
+vet: $(VENDORED)
+	$(GO) vet ./...
+
+test: build test-deps vet
+	$(GO) test -race -count=1 -timeout 12m ./...
+
+clean:
+	rm -rf bin web/vendor node_modules

@@ -1,0 +1,247 @@
+// Package config reads duet's settings from flags, DUET_<NAME> environment variables and a YAML file,
+// in that order of precedence, and checks them once.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+)
+
+// Config is every setting of the duet server.
+type Config struct {
+	Listen     string
+	TLSCert    string
+	TLSKey     string
+	ConfigFile string
+	LogLevel   slog.Level
+	LogFormat  string
+
+	TURNListen         string
+	TURNSListen        string
+	PublicIP           netip.Addr
+	RelayPorts         PortRange
+	Realm              string
+	TURNSecret         string
+	TURNTTL            time.Duration
+	TURNURLs           []string
+	TURNAllowPeers     []netip.Prefix
+	TURNMaxAllocations int
+	TURNSocketBuffer   int
+}
+
+// PortRange is an inclusive UDP port range written "MIN-MAX".
+type PortRange struct{ Min, Max uint16 }
+
+func (p PortRange) String() string { return fmt.Sprintf("%d-%d", p.Min, p.Max) }
+
+func (p *PortRange) Set(s string) error {
+	lo, hi, ok := strings.Cut(s, "-")
+	a, err1 := strconv.ParseUint(lo, 10, 16)
+	b, err2 := strconv.ParseUint(hi, 10, 16)
+	if !ok || err1 != nil || err2 != nil || a == 0 || a > b {
+		return fmt.Errorf("want MIN-MAX with 1 <= MIN <= MAX <= 65535, got %q", s)
+	}
+	p.Min, p.Max = uint16(a), uint16(b)
+	return nil
+}
+
+// flags binds every setting to a flag on a fresh FlagSet, with its default.
+func flags(c *Config) *flag.FlagSet {
+	fs := flag.NewFlagSet("duet", flag.ContinueOnError)
+	fs.StringVar(&c.Listen, "listen", ":8443", "HTTPS address (web page, Socket.IO, /api)")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "certificate file (PEM); without it a self-signed certificate for localhost is made")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "private key file (PEM) for --tls-cert")
+	fs.StringVar(&c.ConfigFile, "config", "", "YAML file with any of these settings, keyed by flag name")
+	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+
+	fs.StringVar(&c.TURNListen, "turn-listen", ":3478", `embedded TURN/STUN address, UDP and TCP; "" disables the embedded relay`)
+	fs.StringVar(&c.TURNSListen, "turns-listen", "", "TURN over TLS address, e.g. :5349 (same certificate as the web server)")
+	fs.Func("public-ip", "address peers send relayed media to (the VM's public IP behind cloud 1:1 NAT)", func(s string) (err error) {
+		c.PublicIP, err = netip.ParseAddr(s)
+		return err
+	})
+	c.RelayPorts = PortRange{49152, 65535}
+	fs.Var(&c.RelayPorts, "relay-ports", "UDP port range for relayed media")
+	fs.StringVar(&c.Realm, "realm", "duet", "TURN realm")
+	fs.StringVar(&c.TURNSecret, "turn-secret", "", "TURN REST API shared secret (coturn's static-auth-secret); random at start-up when empty")
+	fs.DurationVar(&c.TURNTTL, "turn-ttl", 24*time.Hour, "lifetime of the TURN credentials handed to pages")
+	fs.Func("turn-urls", "TURN/STUN URL to hand out instead of the embedded relay's (repeatable), e.g. turn:turn.example.org:3478", func(s string) error {
+		c.TURNURLs = append(c.TURNURLs, s)
+		return nil
+	})
+	fs.Func("turn-allow-peer", "CIDR the relay may send to despite the private-range deny-list (repeatable)", func(s string) error {
+		p, err := netip.ParsePrefix(s)
+		if err == nil {
+			c.TURNAllowPeers = append(c.TURNAllowPeers, p.Masked())
+		}
+		return err
+	})
+	fs.IntVar(&c.TURNMaxAllocations, "turn-max-allocations", 10, "simultaneous TURN allocations per credential")
+	fs.IntVar(&c.TURNSocketBuffer, "turn-socket-buffer", 4<<20, "SO_RCVBUF/SO_SNDBUF bytes of the TURN sockets (raise net.core.rmem_max to match)")
+	return fs
+}
+
+// Load reads the settings: command-line args first, then DUET_<NAME> variables from env, then the
+// YAML file named by --config (or DUET_CONFIG), then the defaults.
+func Load(args, env []string) (Config, error) {
+	var probe Config
+	pfs := flags(&probe)
+	pfs.SetOutput(io.Discard)
+	if err := pfs.Parse(args); err != nil {
+		return Config{}, usage(pfs, err)
+	}
+	if pfs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", pfs.Arg(0))
+	}
+	onCommandLine := map[string]bool{}
+	pfs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	fromEnv := envValues(pfs, env)
+	file := probe.ConfigFile
+	if file == "" {
+		file = fromEnv["config"]
+	}
+
+	var c Config
+	fs := flags(&c)
+	if file != "" {
+		values, err := fileValues(file)
+		if err != nil {
+			return Config{}, err
+		}
+		for name, vs := range values {
+			if fs.Lookup(name) == nil {
+				return Config{}, fmt.Errorf("%s: unknown setting %q", file, name)
+			}
+			if onCommandLine[name] || fromEnv[name] != "" {
+				continue
+			}
+			for _, v := range vs {
+				if err := fs.Set(name, v); err != nil {
+					return Config{}, fmt.Errorf("%s: %s: %w", file, name, err)
+				}
+			}
+		}
+	}
+	for name, v := range fromEnv {
+		if onCommandLine[name] {
+			continue
+		}
+		for _, item := range splitList(fs, name, v) {
+			if err := fs.Set(name, item); err != nil {
+				return Config{}, fmt.Errorf("%s: %w", envName(name), err)
+			}
+		}
+	}
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	return c, c.validate()
+}
+
+// usage turns -h into the flag list and other parse errors into one line.
+func usage(fs *flag.FlagSet, err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		fs.SetOutput(os.Stderr)
+		fmt.Fprintln(os.Stderr, "usage: duet [flags]   (every flag also as DUET_<NAME> or a key in --config)")
+		fs.PrintDefaults()
+	}
+	return err
+}
+
+func envName(flagName string) string {
+	return "DUET_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func envValues(fs *flag.FlagSet, env []string) map[string]string {
+	byEnv := map[string]string{}
+	fs.VisitAll(func(f *flag.Flag) { byEnv[envName(f.Name)] = f.Name })
+	out := map[string]string{}
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		if name, ok := byEnv[k]; ok && v != "" {
+			out[name] = v
+		}
+	}
+	return out
+}
+
+// repeatable flags take a comma-separated list from one environment variable.
+var repeatable = map[string]bool{"turn-urls": true, "turn-allow-peer": true}
+
+func splitList(fs *flag.FlagSet, name, v string) []string {
+	if !repeatable[name] {
+		return []string{v}
+	}
+	return strings.Split(v, ",")
+}
+
+// fileValues reads the YAML file as flag name → values (a list for repeatable settings).
+func fileValues(path string) (map[string][]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var raw map[string]any
+	if err := yaml.Unmarshal(b, &raw); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out := map[string][]string{}
+	for k, v := range raw {
+		switch v := v.(type) {
+		case nil:
+		case []any:
+			for _, item := range v {
+				out[k] = append(out[k], fmt.Sprint(item))
+			}
+		case map[string]any:
+			return nil, fmt.Errorf("%s: %s: want a value or a list, got a mapping", path, k)
+		default:
+			out[k] = []string{fmt.Sprint(v)}
+		}
+	}
+	return out, nil
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.Listen == "" {
+		errs = append(errs, errors.New("--listen must not be empty"))
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("--log-format: want text or json, got %q", c.LogFormat))
+	}
+	if c.TURNTTL < time.Minute {
+		errs = append(errs, fmt.Errorf("--turn-ttl: %v is too short for a call to connect", c.TURNTTL))
+	}
+	if c.TURNListen == "" && c.TURNSListen != "" {
+		errs = append(errs, errors.New("--turns-listen needs the embedded relay (--turn-listen)"))
+	}
+	if c.TURNMaxAllocations < 1 {
+		errs = append(errs, errors.New("--turn-max-allocations must be at least 1"))
+	}
+	return errors.Join(errs...)
+}
+
+// Logger returns the slog logger the settings ask for, writing to w.
+func (c Config) Logger(w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

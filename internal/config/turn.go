@@ -1,0 +1,34 @@
+package config
+
+import (
+	"crypto/rand"
+	"crypto/tls"
+	"log/slog"
+
+	"duet/internal/turn"
+)
+
+// TURN returns the relay's settings. Without --turn-secret it draws a random secret (generated is
+// true), so credentials from one run never work on the next.
+func (c Config) TURN(tlsConfig *tls.Config, log *slog.Logger) (cfg turn.Config, generated bool) {
+	secret := []byte(c.TURNSecret)
+	if len(secret) == 0 {
+		secret, generated = []byte(rand.Text()), true
+	}
+	return turn.Config{
+		Listen:         c.TURNListen,
+		TLSListen:      c.TURNSListen,
+		TLSConfig:      tlsConfig,
+		PublicIP:       c.PublicIP,
+		RelayMinPort:   c.RelayPorts.Min,
+		RelayMaxPort:   c.RelayPorts.Max,
+		Realm:          c.Realm,
+		Secret:         secret,
+		TTL:            c.TURNTTL,
+		URLs:           c.TURNURLs,
+		AllowPeers:     c.TURNAllowPeers,
+		MaxAllocations: c.TURNMaxAllocations,
+		SocketBuffer:   c.TURNSocketBuffer,
+		Logger:         log.With("component", "turn"),
+	}, generated
+}

@@ -1,0 +1,107 @@
+// Package room is the two-person room state machine, kept apart from Socket.IO so it can be tested
+// alone and replaced by a shared store when duet runs on several nodes.
+package room
+
+import "errors"
+
+// Capacity is how many people a room holds: duet makes 1-to-1 calls.
+const Capacity = 2
+
+// Errors a caller maps to the protocol's refusals.
+var (
+	ErrFull          = errors.New("room is full")
+	ErrNotInRoom     = errors.New("not in this room")
+	ErrInOtherRoom   = errors.New("already in another room")
+	ErrAlreadyJoined = errors.New("already in this room")
+)
+
+// Member identifies one participant (a Socket.IO socket id).
+type Member string
+
+// Rooms is the in-memory room table. It is not safe for concurrent use: the caller serializes, so that
+// it can also deliver the resulting events in the order the state changed.
+type Rooms struct {
+	members map[string][]Member // room name → members, in join order
+	where   map[Member]string   // member → the one room it is in
+}
+
+// New returns an empty room table.
+func New() *Rooms {
+	return &Rooms{members: map[string][]Member{}, where: map[Member]string{}}
+}
+
+// Join puts m into room and returns the member already there, if any ("" when m is alone).
+func (r *Rooms) Join(room string, m Member) (peer Member, err error) {
+	if in, ok := r.where[m]; ok {
+		if in == room {
+			return "", ErrAlreadyJoined
+		}
+		return "", ErrInOtherRoom
+	}
+	ms := r.members[room]
+	if len(ms) >= Capacity {
+		return "", ErrFull
+	}
+	if len(ms) == 1 {
+		peer = ms[0]
+	}
+	r.members[room] = append(ms, m)
+	r.where[m] = room
+	return peer, nil
+}
+
+// Leave takes m out of room and returns the member who stays, if any.
+func (r *Rooms) Leave(room string, m Member) (peer Member, err error) {
+	if r.where[m] != room {
+		return "", ErrNotInRoom
+	}
+	return r.remove(room, m), nil
+}
+
+// LeaveAll takes m out of whatever room it is in (on disconnect); ok is false when it was in none.
+func (r *Rooms) LeaveAll(m Member) (room string, peer Member, ok bool) {
+	room, ok = r.where[m]
+	if !ok {
+		return "", "", false
+	}
+	return room, r.remove(room, m), true
+}
+
+// Peer returns the other member of room, checking that m is in it; "" when m is alone.
+func (r *Rooms) Peer(room string, m Member) (Member, error) {
+	if r.where[m] != room {
+		return "", ErrNotInRoom
+	}
+	for _, o := range r.members[room] {
+		if o != m {
+			return o, nil
+		}
+	}
+	return "", nil
+}
+
+// Occupancy returns how many rooms hold n members, for n from 1 to Capacity (index 0 is unused).
+func (r *Rooms) Occupancy() [Capacity + 1]int {
+	var o [Capacity + 1]int
+	for _, ms := range r.members {
+		o[len(ms)]++
+	}
+	return o
+}
+
+// remove deletes m from room (the caller holds mu) and drops the room when it becomes empty.
+func (r *Rooms) remove(room string, m Member) (peer Member) {
+	delete(r.where, m)
+	var rest []Member
+	for _, o := range r.members[room] {
+		if o != m {
+			rest = append(rest, o)
+		}
+	}
+	if len(rest) == 0 {
+		delete(r.members, room)
+		return ""
+	}
+	r.members[room] = rest
+	return rest[0]
+}

@@ -1,0 +1,63 @@
+package signal
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Limits on what a client may send.
+const (
+	MaxRoomLen  = 64
+	MaxPayload  = 64 << 10 // bytes of one message payload
+	maxArgBytes = MaxRoomLen + 2
+)
+
+// refusal is the body of the `error` event: which event was refused, a stable code and a sentence.
+type refusal struct {
+	Event  string `json:"event"`
+	Code   string `json:"code"`
+	Reason string `json:"reason"`
+}
+
+func (r *refusal) Error() string { return r.Code + ": " + r.Reason }
+
+func refuse(event, code, format string, a ...any) *refusal {
+	return &refusal{Event: event, Code: code, Reason: fmt.Sprintf(format, a...)}
+}
+
+// roomArg checks that args[0] is a JSON string naming a valid room.
+func roomArg(event string, args []any) (string, *refusal) {
+	raw, ok := arg(args, 0)
+	if !ok || len(raw) > maxArgBytes || len(raw) < 3 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", refuse(event, "invalid_room", "the first argument must be a room name: 1 to %d letters, digits, '-' or '_'", MaxRoomLen)
+	}
+	name := raw[1 : len(raw)-1]
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return "", refuse(event, "invalid_room", "the first argument must be a room name: 1 to %d letters, digits, '-' or '_'", MaxRoomLen)
+		}
+	}
+	return string(name), nil
+}
+
+// payloadArg checks that args[1] is a JSON object under MaxPayload bytes, and returns it untouched.
+func payloadArg(event string, args []any) (json.RawMessage, *refusal) {
+	raw, ok := arg(args, 1)
+	if !ok || len(raw) == 0 || raw[0] != '{' {
+		return nil, refuse(event, "invalid_payload", "the second argument must be an object such as {type, sdp} or {type:'candidate', …}")
+	}
+	if len(raw) > MaxPayload {
+		return nil, refuse(event, "payload_too_large", "the payload is %d bytes; at most %d are relayed", len(raw), MaxPayload)
+	}
+	return raw, nil
+}
+
+// arg returns argument i as raw JSON; the raw parser delivers every argument that way, so anything
+// else (a binary attachment, an ack callback) is not an argument duet accepts.
+func arg(args []any, i int) (json.RawMessage, bool) {
+	if i >= len(args) {
+		return nil, false
+	}
+	raw, ok := args[i].(json.RawMessage)
+	return raw, ok
+}

@@ -1,0 +1,96 @@
+// Package web is duet's HTTPS front: the embedded call page, /healthz, /api/ice-servers and the
+// Socket.IO endpoint, on one gin engine.
+package web
+
+import (
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"path"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Config is what the web front serves; every part is provided by its own package.
+type Config struct {
+	Files      fs.FS                 // the browser client
+	Signal     http.Handler          // Socket.IO, mounted at /socket.io/
+	ICEServers func(host string) any // the body of /api/ice-servers for a page requested on host
+	Health     func() map[string]any // per-component health for /healthz
+	Logger     *slog.Logger
+}
+
+// New returns the HTTP handler.
+func New(cfg Config) http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	_ = r.SetTrustedProxies(nil) // the client address is the peer's own, never a header's claim
+	r.Use(gin.Recovery(), accessLog(cfg.Logger), securityHeaders)
+	r.GET("/healthz", func(c *gin.Context) {
+		body := gin.H{"status": "ok"}
+		for k, v := range cfg.Health() {
+			body[k] = v
+		}
+		c.JSON(http.StatusOK, body)
+	})
+	r.GET("/api/ice-servers", func(c *gin.Context) {
+		c.Header("Cache-Control", "no-store") // credentials are per request and expire
+		c.JSON(http.StatusOK, cfg.ICEServers(requestHost(c.Request)))
+	})
+	sio := gin.WrapH(cfg.Signal)
+	r.GET("/socket.io/", sio)
+	r.POST("/socket.io/", sio)
+	r.NoRoute(static(cfg.Files))
+	return r
+}
+
+// requestHost is the host part of the Host header, which is how the browser reached this server.
+func requestHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.Host)
+	if err != nil {
+		return r.Host
+	}
+	return host
+}
+
+// static serves the embedded files; a folder is never listed.
+func static(files fs.FS) gin.HandlerFunc {
+	server := http.FileServerFS(files)
+	return func(c *gin.Context) {
+		p := c.Request.URL.Path
+		if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
+			c.String(http.StatusMethodNotAllowed, "method not allowed\n")
+			return
+		}
+		if p != "/" {
+			st, err := fs.Stat(files, path.Clean(p[1:]))
+			if err != nil || st.IsDir() {
+				c.String(http.StatusNotFound, "not found\n")
+				return
+			}
+		}
+		server.ServeHTTP(c.Writer, c.Request)
+	}
+}
+
+func accessLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		log.Debug("http", "method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
+			"bytes", c.Writer.Size(), "duration", time.Since(start), "remote", c.ClientIP())
+	}
+}
+
+// securityHeaders lets pages load only the server's own scripts and grants camera and microphone to it.
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+		"media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)")
+	c.Next()
+}

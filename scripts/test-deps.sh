@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs the real peers the tests drive duet with, only when they are missing: headless Chromium and coturn.
+set -euo pipefail
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v turnutils_uclient >/dev/null 2>&1 || missing+=(coturn)
+command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+echo "installing test dependencies: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
