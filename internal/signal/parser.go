@@ -82,7 +82,7 @@ func decodeEvent(b []byte) (*parser.Packet, error) {
 		return nil, fmt.Errorf("%w: payload", errBadEvent)
 	}
 	var name string
-	if err := json.Unmarshal(args[0], &name); err != nil || parser.ReservedEvents.Has(name) {
+	if args[0][0] != '"' || json.Unmarshal(args[0], &name) != nil || parser.ReservedEvents.Has(name) {
 		return nil, fmt.Errorf("%w: event name", errBadEvent)
 	}
 	data := make([]any, len(args))
