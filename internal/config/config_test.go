@@ -1,0 +1,123 @@
+package config
+
+import (
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadPrecedence(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "duet.yaml")
+	err := os.WriteFile(file, []byte(strings.Join([]string{
+		"listen: ':9000'",
+		"realm: from-file",
+		"turn-ttl: 2h",
+		"log-level: debug",
+		"turn-allow-peer: [10.1.0.0/16, 10.2.0.0/16]",
+	}, "\n")), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name  string
+		args  []string
+		env   []string
+		check func(Config) bool
+	}{
+		{"defaults", nil, nil, func(c Config) bool {
+			return c.Listen == ":8443" && c.TURNListen == ":3478" && c.RelayPorts == PortRange{49152, 65535} &&
+				c.TURNTTL == 24*time.Hour && c.Realm == "duet" && c.TURNMaxAllocations == 10
+		}},
+		{"file", []string{"--config", file}, nil, func(c Config) bool {
+			return c.Listen == ":9000" && c.Realm == "from-file" && c.TURNTTL == 2*time.Hour && c.LogLevel.String() == "DEBUG" &&
+				slices.Equal(c.TURNAllowPeers, []netip.Prefix{netip.MustParsePrefix("10.1.0.0/16"), netip.MustParsePrefix("10.2.0.0/16")})
+		}},
+		{"config file named by env", nil, []string{"DUET_CONFIG=" + file}, func(c Config) bool { return c.Realm == "from-file" }},
+		{"env beats file", []string{"--config", file}, []string{"DUET_REALM=from-env", "DUET_TURN_ALLOW_PEER=127.0.0.0/8,::1/128"}, func(c Config) bool {
+			return c.Realm == "from-env" && c.Listen == ":9000" &&
+				slices.Equal(c.TURNAllowPeers, []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")})
+		}},
+		{"flags beat env", []string{"--config", file, "--realm", "from-flag", "--turn-allow-peer", "192.168.0.0/24"}, []string{"DUET_REALM=from-env", "DUET_TURN_ALLOW_PEER=127.0.0.0/8"}, func(c Config) bool {
+			return c.Realm == "from-flag" && slices.Equal(c.TURNAllowPeers, []netip.Prefix{netip.MustParsePrefix("192.168.0.0/24")})
+		}},
+		{"typed values", []string{"--public-ip", "203.0.113.7", "--relay-ports", "50000-50100", "--turn-listen", ""}, nil, func(c Config) bool {
+			return c.PublicIP == netip.MustParseAddr("203.0.113.7") && c.RelayPorts == PortRange{50000, 50100} && c.TURNListen == ""
+		}},
+		{"unrelated env ignored", nil, []string{"DUET=1", "DUET_NOPE=2", "PATH=/bin"}, func(c Config) bool { return c.Listen == ":8443" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(tt.args, tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.check(c) {
+				t.Errorf("unexpected config: %+v", c)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  []string
+		want string
+	}{
+		{"unknown flag", []string{"--nope"}, nil, "not defined"},
+		{"stray argument", []string{"serve"}, nil, `unexpected argument "serve"`},
+		{"cert without key", []string{"--tls-cert", "c.pem"}, nil, "go together"},
+		{"bad log format", []string{"--log-format", "xml"}, nil, "--log-format"},
+		{"bad port range", []string{"--relay-ports", "9-1"}, nil, "MIN-MAX"},
+		{"bad public ip", []string{"--public-ip", "example.org"}, nil, "public-ip"},
+		{"bad cidr in env", nil, []string{"DUET_TURN_ALLOW_PEER=10.0.0.0/99"}, "DUET_TURN_ALLOW_PEER"},
+		{"ttl too short", []string{"--turn-ttl", "5s"}, nil, "too short"},
+		{"turns without turn", []string{"--turn-listen", "", "--turns-listen", ":5349"}, nil, "--turns-listen"},
+		{"missing file", []string{"--config", filepath.Join(dir, "absent.yaml")}, nil, "absent.yaml"},
+		{"unknown key in file", []string{"--config", write("unknown.yaml", "lissen: ':1'\n")}, nil, `unknown setting "lissen"`},
+		{"mapping in file", []string{"--config", write("map.yaml", "listen: {a: 1}\n")}, nil, "mapping"},
+		{"bad yaml", []string{"--config", write("bad.yaml", "listen: [\n")}, nil, "bad.yaml"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(tt.args, tt.env)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Load(%v, %v) error = %v, want one containing %q", tt.args, tt.env, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestTURNSecret(t *testing.T) {
+	c, err := Load([]string{"--turn-secret", "s3cret", "--public-ip", "127.0.0.1"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc, generated := c.TURN(nil, slogDiscard())
+	if generated || string(tc.Secret) != "s3cret" || tc.PublicIP != netip.MustParseAddr("127.0.0.1") {
+		t.Fatalf("TURN() = %+v, generated %v", tc, generated)
+	}
+	c.TURNSecret = ""
+	a, generated := c.TURN(nil, slogDiscard())
+	b, _ := c.TURN(nil, slogDiscard())
+	if !generated || len(a.Secret) < 16 || string(a.Secret) == string(b.Secret) {
+		t.Fatalf("generated secrets %q and %q", a.Secret, b.Secret)
+	}
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
