@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/zishang520/socket.io/servers/socket/v3"
+	"github.com/zishang520/socket.io/v3/pkg/types"
 
 	"duet/internal/room"
 )
@@ -19,20 +20,25 @@ import (
 type Config struct {
 	// PingInterval and PingTimeout bound how long a vanished peer (network lost) stays in a room.
 	PingInterval, PingTimeout time.Duration
-	Logger                    *slog.Logger
+	Limits                    Limits
+	// AllowedOrigins lists the page origins (https://host[:port]) allowed to connect besides the
+	// server's own; "*" allows any.
+	AllowedOrigins []string
+	Logger         *slog.Logger
 }
 
 // DefaultConfig detects a lost peer within 20 s, where Socket.IO's defaults take 45 s.
 func DefaultConfig() Config {
-	return Config{PingInterval: 10 * time.Second, PingTimeout: 10 * time.Second, Logger: slog.Default()}
+	return Config{PingInterval: 10 * time.Second, PingTimeout: 10 * time.Second, Limits: DefaultLimits(), Logger: slog.Default()}
 }
 
 // Server is the Socket.IO endpoint and the room table behind it.
 type Server struct {
-	io    *socket.Server
-	http  http.Handler
-	log   *slog.Logger
-	Stats Stats
+	io       *socket.Server
+	http     http.Handler
+	log      *slog.Logger
+	guard    *guard
+	counters counters
 
 	// mu orders every room change with the events it causes, so a peer never sees them out of order.
 	mu      sync.RWMutex
@@ -50,11 +56,20 @@ func New(cfg Config) *Server {
 	opts.SetPingTimeout(cfg.PingTimeout)
 	opts.SetMaxHttpBufferSize(2 * MaxPayload) // room for framing; larger payloads get a clear refusal first
 	s := &Server{
-		io:      socket.NewServer(nil, opts),
 		log:     cfg.Logger,
+		guard:   newGuard(cfg.Limits, cfg.AllowedOrigins),
 		rooms:   room.New(),
 		sockets: map[room.Member]*socket.Socket{},
 	}
+	opts.SetAllowRequest(func(ctx *types.HttpContext) error {
+		err := s.guard.admit(ctx.Request())
+		if err != nil {
+			s.counters.limited.Add(1)
+			s.log.Debug("connection refused", "remote", ctx.Request().RemoteAddr, "reason", err)
+		}
+		return err
+	})
+	s.io = socket.NewServer(nil, opts)
 	s.http = s.io.ServeHandler(nil)
 	s.io.On("connection", func(args ...any) { s.connected(args[0].(*socket.Socket)) })
 	return s
@@ -66,28 +81,46 @@ func (s *Server) Handler() http.Handler { return s.http }
 // Close disconnects every client.
 func (s *Server) Close() { s.io.Close(nil) }
 
-// Occupancy returns how many rooms hold one and two people.
-func (s *Server) Occupancy() [room.Capacity + 1]int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.rooms.Occupancy()
-}
-
 func (s *Server) connected(c *socket.Socket) {
 	id := room.Member(c.Id())
+	ip := clientIP(c.Request().Request())
+	s.guard.opened(ip)
 	s.mu.Lock()
 	s.sockets[id] = c
 	s.mu.Unlock()
-	s.Stats.Connected.Add(1)
+	s.counters.connected.Add(1)
+	c.Use(s.screen(c, ip))
 	c.On("join", func(args ...any) { s.join(c, args) })
 	c.On("leave", func(args ...any) { s.leave(c, args) })
 	c.On("message", func(args ...any) { s.message(c, args) })
-	c.OnAny(func(args ...any) {
-		if name, _ := args[0].(string); name != "join" && name != "leave" && name != "message" {
-			s.refused(c, refuse(name, "unknown_event", "duet understands join, leave and message"))
-		}
+	c.On("disconnect", func(...any) {
+		s.guard.closed(ip)
+		s.disconnected(c)
 	})
-	c.On("disconnect", func(...any) { s.disconnected(c) })
+}
+
+// screen drops events over the IP's rate (telling the client once per flood) and refuses unknown ones.
+func (s *Server) screen(c *socket.Socket, ip string) socket.SocketMiddleware {
+	flooding := false // only touched from c's own event queue
+	return func(event []any, next func(error)) {
+		name, _ := event[0].(string)
+		if !s.guard.event(ip) {
+			s.counters.limited.Add(1)
+			if !flooding {
+				s.refused(c, refuse(name, "rate_limited", "too many events from your address; this one and the next ones are dropped for a while"))
+			}
+			flooding = true
+			next(errRateLimited)
+			return
+		}
+		flooding = false
+		if name != "join" && name != "leave" && name != "message" {
+			s.refused(c, refuse(name, "unknown_event", "duet understands join, leave and message"))
+			next(errUnknownEvent)
+			return
+		}
+		next(nil)
+	}
 }
 
 func (s *Server) join(c *socket.Socket, args []any) {
@@ -102,14 +135,14 @@ func (s *Server) join(c *socket.Socket, args []any) {
 	peer, err := s.rooms.Join(name, id)
 	switch {
 	case errors.Is(err, room.ErrFull):
-		s.Stats.Fulls.Add(1)
+		s.counters.fulls.Add(1)
 		c.Emit("full", name, string(id))
 	case errors.Is(err, room.ErrInOtherRoom):
 		s.refused(c, refuse("join", "in_other_room", "leave your current room before joining %q", name))
 	case errors.Is(err, room.ErrAlreadyJoined):
 		s.refused(c, refuse("join", "already_joined", "you are already in room %q", name))
 	default:
-		s.Stats.Joins.Add(1)
+		s.counters.joins.Add(1)
 		c.Emit("joined", name, string(id))
 		if p := s.sockets[peer]; p != nil {
 			p.Emit("other_joined", name, string(id))
@@ -160,7 +193,7 @@ func (s *Server) relay(c *socket.Socket, name string, data json.RawMessage) *ref
 	// Alone in the room: a candidate trickled after the peer left has nobody to reach, which is no error.
 	if p := s.sockets[peer]; p != nil {
 		p.Emit("message", name, data)
-		s.Stats.Relayed.Add(1)
+		s.counters.relayed.Add(1)
 	}
 	return nil
 }
@@ -170,7 +203,7 @@ func (s *Server) disconnected(c *socket.Socket) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.sockets, id)
-	s.Stats.Connected.Add(-1)
+	s.counters.connected.Add(-1)
 	if name, peer, ok := s.rooms.LeaveAll(id); ok {
 		s.bye(name, peer, id)
 	}
@@ -179,13 +212,13 @@ func (s *Server) disconnected(c *socket.Socket) {
 // bye tells peer (if any) that gone left room; the caller holds mu.
 func (s *Server) bye(name string, peer, gone room.Member) {
 	if p := s.sockets[peer]; p != nil {
-		s.Stats.Byes.Add(1)
+		s.counters.byes.Add(1)
 		p.Emit("bye", name, string(gone))
 	}
 }
 
 func (s *Server) refused(c *socket.Socket, r *refusal) {
-	s.Stats.Refused.Add(1)
+	s.counters.refused.Add(1)
 	s.log.Debug("refused", "socket", c.Id(), "event", r.Event, "code", r.Code)
 	body, _ := json.Marshal(r)
 	c.Emit("error", json.RawMessage(body))

@@ -16,11 +16,16 @@ import (
 	"time"
 )
 
-// startServer runs the signaling server behind real TLS on a random loopback port.
-func startServer(t *testing.T) (*Server, string) {
+// startServer runs the signaling server behind real TLS on a random loopback port. Every test
+// client comes from loopback, so the per-IP limits are lifted unless a test sets its own.
+func startServer(t *testing.T, tune ...func(*Config)) (*Server, string) {
 	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg.Limits = Limits{ConnRate: 1e6, EventRate: 1e6, MaxConnPerIP: 1e6}
+	for _, f := range tune {
+		f(&cfg)
+	}
 	s := New(cfg)
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", s.Handler())
@@ -49,7 +54,7 @@ func runPlan(t *testing.T, url string, client int, transports []string, steps ..
 	}
 }
 
-func connect(name string) step { return step{"connect": name} }
+func connect(name string) step     { return step{"connect": name} }
 func closeClient(name string) step { return step{"close": name} }
 func emit(name, event string, args ...any) step {
 	return step{"emit": name, "event": event, "args": args}
@@ -198,7 +203,7 @@ func TestSimultaneousJoins(t *testing.T) {
 			step{"collect": []string{"a", "b", "c"}, "counts": map[string]int{"joined": 2, "full": 1}},
 		)
 	}
-	waitFor(t, "every room to empty", func() bool { return s.Occupancy() == [3]int{} })
+	waitFor(t, "every room to empty", func() bool { return s.Stats().Rooms == [3]int{} })
 }
 
 // TestConcurrentRooms runs 200 rooms × 2 clients exchanging 50 messages each at once.
@@ -209,10 +214,10 @@ func TestConcurrentRooms(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load: %v\n%s", err, out)
 	}
-	if got := s.Stats.Relayed.Load(); got != 200*2*50 {
+	if got := s.Stats().Relayed; got != 200*2*50 {
 		t.Errorf("relayed %d messages, want %d", got, 200*2*50)
 	}
-	waitFor(t, "every room to empty", func() bool { return s.Occupancy() == [3]int{} })
+	waitFor(t, "every room to empty", func() bool { return s.Stats().Rooms == [3]int{} })
 	waitFor(t, "connection goroutines to end", func() bool { return runtime.NumGoroutine() <= base+2 })
 }
 

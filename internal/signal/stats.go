@@ -1,8 +1,42 @@
 package signal
 
-import "sync/atomic"
+import (
+	"sync/atomic"
 
-// Stats counts what the signaling server did since it started.
+	"duet/internal/room"
+)
+
+// Stats is a snapshot of what the signaling server did since it started.
 type Stats struct {
-	Connected, Joins, Fulls, Byes, Relayed, Refused atomic.Int64
+	Connected int64                  // sockets connected now
+	Rooms     [room.Capacity + 1]int // Rooms[n]: rooms holding n people now
+	Joins     uint64                 // successful joins
+	Fulls     uint64                 // joins refused because the room was full
+	Byes      uint64                 // byes sent (a peer left or disconnected)
+	Relayed   uint64                 // messages relayed to a peer
+	Refused   uint64                 // events answered with an error
+	Limited   uint64                 // events or connections over the per-IP limits
+}
+
+// counters are the live atomics behind Stats.
+type counters struct {
+	connected                                     atomic.Int64
+	joins, fulls, byes, relayed, refused, limited atomic.Uint64
+}
+
+// Stats returns the current counters and room occupancy.
+func (s *Server) Stats() Stats {
+	s.mu.RLock()
+	occ := s.rooms.Occupancy()
+	s.mu.RUnlock()
+	return Stats{
+		Connected: s.counters.connected.Load(),
+		Rooms:     occ,
+		Joins:     s.counters.joins.Load(),
+		Fulls:     s.counters.fulls.Load(),
+		Byes:      s.counters.byes.Load(),
+		Relayed:   s.counters.relayed.Load(),
+		Refused:   s.counters.refused.Load(),
+		Limited:   s.counters.limited.Load(),
+	}
 }

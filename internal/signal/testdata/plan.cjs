@@ -1,7 +1,13 @@
 // Drives duet with the real socket.io JavaScript client through a plan read as JSON from stdin:
 // {url, transports, client: 4|2, steps: [...]}. Exits 1 with the first step that did not hold.
 // Steps: {connect: "a"} | {emit: "a", event, args} | {expect: "a", event, args} | {close: "a"}
-// | {quiet: "a", ms} (no event arrives) | {collect: ["a","b","c"], counts: {joined: 2, full: 1}}.
+// | {quiet: "a", ms} (no event arrives) | {collect: ["a","b","c"], counts: {joined: 2, full: 1}}
+// | {connect: "x", refused: "text"} (connect_error containing text)
+// | {flood: "a", event, args, count} (emit count times at once)
+// | {count: "b", event, ms, min, max} (after ms, between min and max such events queued; drops them)
+// | {connectMany: n, localAddress, min, max} (n connections at once; between min and max succeed).
+// A connect step may carry localAddress (a 127.x source; websocket only), origin (the Origin header)
+// and transports.
 // In expected args "$a" stands for client a's socket id and "*" for any value; objects are compared
 // with their key order.
 'use strict';
@@ -15,9 +21,25 @@ async function main() {
 
   for (const [i, step] of plan.steps.entries()) {
     const fail = (msg) => { throw new Error(`step ${i} ${JSON.stringify(step)}: ${msg}`); };
-    if (step.connect) {
-      clients[step.connect] = await connect(io, plan, fail);
+    if (step.connect && step.refused) {
+      const err = await connect(io, plan, step).then(() => null, (e) => e);
+      if (!err || !err.message.includes(step.refused)) fail(`got ${err && err.message}`);
+    } else if (step.connect) {
+      clients[step.connect] = await connect(io, plan, step);
       ids['$' + step.connect] = clients[step.connect].socket.id;
+    } else if (step.flood) {
+      for (let n = 0; n < step.count; n++) clients[step.flood].socket.emit(step.event, ...step.args);
+    } else if (step.count) {
+      await new Promise((r) => setTimeout(r, step.ms));
+      const c = clients[step.count];
+      const n = c.queue.filter(([e]) => e === step.event).length;
+      c.queue.splice(0, c.queue.length, ...c.queue.filter(([e]) => e !== step.event));
+      if (n < step.min || n > step.max) fail(`got ${n}`);
+    } else if (step.connectMany) {
+      const results = await Promise.allSettled(Array.from({ length: step.connectMany }, () => connect(io, plan, step)));
+      const ok = results.filter((r) => r.status === 'fulfilled');
+      ok.forEach((r) => r.value.socket.close());
+      if (ok.length < step.min || ok.length > step.max) fail(`${ok.length} connected`);
     } else if (step.emit) {
       clients[step.emit].socket.emit(step.event, ...(step.args || []));
     } else if (step.expect) {
@@ -49,10 +71,11 @@ async function main() {
 }
 
 // connect opens one client and queues every event it receives, in order.
-function connect(io, plan, fail) {
-  const socket = io(plan.url, {
-    transports: plan.transports, rejectUnauthorized: false, forceNew: true, reconnection: false,
-  });
+function connect(io, plan, step) {
+  const opts = { transports: step.transports || plan.transports, rejectUnauthorized: false, forceNew: true, reconnection: false };
+  if (step.localAddress) opts.localAddress = step.localAddress;
+  if (step.origin) opts.extraHeaders = { Origin: step.origin };
+  const socket = io(plan.url, opts);
   const queue = [];
   const waiters = [];
   const push = (ev) => (waiters.length ? waiters.shift()(ev) : queue.push(ev));
@@ -69,7 +92,12 @@ function connect(io, plan, fail) {
   }));
   return new Promise((resolve, reject) => {
     socket.on('connect', () => resolve({ socket, queue, next }));
-    socket.on('connect_error', (err) => reject(new Error('connect_error: ' + err.message)));
+    socket.on('connect_error', (err) => {
+      socket.close();
+      // The refusal's own words travel in the HTTP response of the polling transport.
+      const body = err.context && (err.context.responseText || (err.context.target && err.context.target.responseText));
+      reject(new Error(`connect_error: ${err.message} ${err.description || ''} ${body || ''}`));
+    });
   });
 }
 
