@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Installs the real peers the tests drive duet with, only when they are missing: headless Chromium and coturn.
+# Installs the real tools the tests drive and check duet with, only when they are missing: headless
+# Chromium, coturn's client, shellcheck and systemd-analyze.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v turnutils_uclient >/dev/null 2>&1 || missing+=(coturn)
+command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 echo "installing test dependencies: ${missing[*]}"

@@ -7,6 +7,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +18,7 @@ import (
 
 	"duet/internal/certs"
 	"duet/internal/config"
+	"duet/internal/metrics"
 	sig "duet/internal/signal"
 	"duet/internal/turn"
 	"duet/internal/web"
@@ -23,18 +26,21 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Environ(), os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "duet:", err)
 		os.Exit(1)
 	}
 }
 
-func run(args []string) error {
-	cfg, err := config.Load(args, os.Environ())
+// run serves until ctx ends, then shuts down gracefully.
+func run(ctx context.Context, args, env []string, logTo io.Writer) error {
+	cfg, err := config.Load(args, env)
 	if err != nil {
 		return err
 	}
-	log := cfg.Logger(os.Stderr)
+	log := cfg.Logger(logTo)
 
 	tlsConfig, selfSigned, err := certs.Load(cfg.TLSCert, cfg.TLSKey)
 	if err != nil {
@@ -52,16 +58,16 @@ func run(args []string) error {
 		return err
 	}
 	var relay *turn.Server
+	var relayStats func() turn.Stats
 	if turnConfig.Enabled() {
 		if relay, err = turn.New(turnConfig); err != nil {
 			return err
 		}
 		defer relay.Close()
+		relayStats = relay.Stats
 	}
 
-	sigConfig := sig.DefaultConfig()
-	sigConfig.Logger = log.With("component", "signal")
-	signaling := sig.New(sigConfig)
+	signaling := sig.New(cfg.Signal(log))
 	handler := web.New(web.Config{
 		Files:  client.Files,
 		Signal: signaling.Handler(),
@@ -71,7 +77,9 @@ func run(args []string) error {
 		Health: func() map[string]any {
 			return map[string]any{"signal": "ok", "turn": relayHealth(relay, turnConfig)}
 		},
-		Logger: log.With("component", "http"),
+		Metrics: metrics.Handler(metrics.Sources{Signal: signaling.Stats, TURN: relayStats}),
+		HSTS:    !selfSigned,
+		Logger:  log.With("component", "http"),
 	})
 
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -81,28 +89,33 @@ func run(args []string) error {
 	srv := &http.Server{
 		Handler:           handler,
 		TLSConfig:         tlsConfig,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: 10 * time.Second, // a client trickling its headers is cut off (slowloris)
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second, // websockets clear these deadlines once upgraded
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug), // TLS handshake noise from the internet
 	}
 	log.Info("https listening", "addr", ln.Addr().String())
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
 
-	stop := make(chan os.Signal, 1)
-	signal.Notify(stop, syscall.SIGINT, syscall.SIGTERM)
 	select {
 	case err := <-served:
 		return err
-	case s := <-stop:
-		log.Info("shutting down", "signal", s.String())
+	case <-ctx.Done():
 	}
-	signaling.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	drain, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
-	if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	// Stop accepting first, so pages that reconnect at once find the next process, not this one.
+	shut := make(chan error, 1)
+	go func() { shut <- srv.Shutdown(drain) }()
+	signaling.Close()
+	if err := <-shut; err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	log.Info("stopped")
 	return nil
 }
 

@@ -3,6 +3,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +26,16 @@ type Config struct {
 	ConfigFile string
 	LogLevel   slog.Level
 	LogFormat  string
+
+	Domains         []string
+	StateDir        string
+	HTTPListen      string
+	ACMEDirectory   string
+	ShutdownTimeout time.Duration
+	AllowedOrigins  []string
+	ConnRate        float64
+	EventRate       float64
+	MaxConnPerIP    int
 
 	TURNListen         string
 	TURNSListen        string
@@ -58,12 +69,28 @@ func (p *PortRange) Set(s string) error {
 // flags binds every setting to a flag on a fresh FlagSet, with its default.
 func flags(c *Config) *flag.FlagSet {
 	fs := flag.NewFlagSet("duet", flag.ContinueOnError)
-	fs.StringVar(&c.Listen, "listen", ":8443", "HTTPS address (web page, Socket.IO, /api)")
+	fs.StringVar(&c.Listen, "listen", "", `HTTPS address of the page, Socket.IO and /api (":8443", or ":443" with --domain)`)
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "certificate file (PEM); without it a self-signed certificate for localhost is made")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "private key file (PEM) for --tls-cert")
 	fs.StringVar(&c.ConfigFile, "config", "", "YAML file with any of these settings, keyed by flag name")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "debug, info, warn or error")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "text or json")
+
+	fs.Func("domain", "get a Let's Encrypt certificate for this name (repeatable); turns on --http-listen", func(s string) error {
+		c.Domains = append(c.Domains, s)
+		return nil
+	})
+	fs.StringVar(&c.StateDir, "state-dir", "/var/lib/duet", "where certificates from Let's Encrypt are kept")
+	fs.StringVar(&c.HTTPListen, "http-listen", "", `plain HTTP address for the ACME challenge and the redirect to HTTPS (":80" when --domain is set)`)
+	fs.StringVar(&c.ACMEDirectory, "acme-directory", "", "ACME directory URL (default: Let's Encrypt)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a stop waits for requests in flight")
+	fs.Func("allowed-origin", `page origin allowed to connect to Socket.IO besides the server's own, e.g. https://app.example.org (repeatable; "*" for any)`, func(s string) error {
+		c.AllowedOrigins = append(c.AllowedOrigins, s)
+		return nil
+	})
+	fs.Float64Var(&c.ConnRate, "conn-rate", 2, "new Socket.IO connections per second per IP (bursts of ten seconds' worth)")
+	fs.Float64Var(&c.EventRate, "event-rate", 50, "Socket.IO events per second per IP (bursts of ten seconds' worth)")
+	fs.IntVar(&c.MaxConnPerIP, "max-conn-per-ip", 50, "Socket.IO connections open at once per IP")
 
 	fs.StringVar(&c.TURNListen, "turn-listen", ":3478", `embedded TURN/STUN address, UDP and TCP; "" disables the embedded relay`)
 	fs.StringVar(&c.TURNSListen, "turns-listen", "", "TURN over TLS address, e.g. :5349 (same certificate as the web server)")
@@ -147,6 +174,11 @@ func Load(args, env []string) (Config, error) {
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	if len(c.Domains) > 0 {
+		c.Listen = cmp.Or(c.Listen, ":443")        // a real name is served on the standard port
+		c.HTTPListen = cmp.Or(c.HTTPListen, ":80") // Let's Encrypt's HTTP-01 challenge comes to port 80
+	}
+	c.Listen = cmp.Or(c.Listen, ":8443")
 	return c, c.validate()
 }
 
@@ -178,7 +210,7 @@ func envValues(fs *flag.FlagSet, env []string) map[string]string {
 }
 
 // repeatable flags take a comma-separated list from one environment variable.
-var repeatable = map[string]bool{"turn-urls": true, "turn-allow-peer": true}
+var repeatable = map[string]bool{"turn-urls": true, "turn-allow-peer": true, "domain": true, "allowed-origin": true}
 
 func splitList(fs *flag.FlagSet, name, v string) []string {
 	if !repeatable[name] {
@@ -216,9 +248,6 @@ func fileValues(path string) (map[string][]string, error) {
 
 func (c Config) validate() error {
 	var errs []error
-	if c.Listen == "" {
-		errs = append(errs, errors.New("--listen must not be empty"))
-	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key go together"))
 	}
@@ -230,6 +259,15 @@ func (c Config) validate() error {
 	}
 	if c.TURNListen == "" && c.TURNSListen != "" {
 		errs = append(errs, errors.New("--turns-listen needs the embedded relay (--turn-listen)"))
+	}
+	if len(c.Domains) > 0 && (c.TLSCert != "" || c.TLSKey != "") {
+		errs = append(errs, errors.New("--domain gets its own certificate: drop --tls-cert/--tls-key"))
+	}
+	if c.ShutdownTimeout <= 0 {
+		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
+	}
+	if c.ConnRate <= 0 || c.EventRate <= 0 || c.MaxConnPerIP < 1 {
+		errs = append(errs, errors.New("--conn-rate, --event-rate and --max-conn-per-ip must be positive"))
 	}
 	if c.TURNMaxAllocations < 1 {
 		errs = append(errs, errors.New("--turn-max-allocations must be at least 1"))

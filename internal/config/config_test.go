@@ -49,6 +49,16 @@ func TestLoadPrecedence(t *testing.T) {
 		{"typed values", []string{"--public-ip", "203.0.113.7", "--relay-ports", "50000-50100", "--turn-listen", ""}, nil, func(c Config) bool {
 			return c.PublicIP == netip.MustParseAddr("203.0.113.7") && c.RelayPorts == PortRange{50000, 50100} && c.TURNListen == ""
 		}},
+		{"domain turns on the challenge listener", []string{"--domain", "a.example.org", "--domain", "b.example.org"}, nil, func(c Config) bool {
+			return slices.Equal(c.Domains, []string{"a.example.org", "b.example.org"}) && c.HTTPListen == ":80" && c.Listen == ":443" && c.StateDir == "/var/lib/duet"
+		}},
+		{"explicit listeners kept", []string{"--domain", "a.example.org", "--http-listen", ":8080", "--listen", ":8443"}, nil, func(c Config) bool {
+			return c.HTTPListen == ":8080" && c.Listen == ":8443"
+		}},
+		{"no domain, no http listener", nil, nil, func(c Config) bool { return c.HTTPListen == "" && c.ShutdownTimeout == 10*time.Second }},
+		{"limits and origins from env", nil, []string{"DUET_ALLOWED_ORIGIN=https://a.example,https://b.example", "DUET_CONN_RATE=0.5", "DUET_MAX_CONN_PER_IP=7"}, func(c Config) bool {
+			return slices.Equal(c.AllowedOrigins, []string{"https://a.example", "https://b.example"}) && c.ConnRate == 0.5 && c.MaxConnPerIP == 7 && c.EventRate == 50
+		}},
 		{"unrelated env ignored", nil, []string{"DUET=1", "DUET_NOPE=2", "PATH=/bin"}, func(c Config) bool { return c.Listen == ":8443" }},
 	}
 	for _, tt := range tests {
@@ -88,6 +98,9 @@ func TestLoadErrors(t *testing.T) {
 		{"bad cidr in env", nil, []string{"DUET_TURN_ALLOW_PEER=10.0.0.0/99"}, "DUET_TURN_ALLOW_PEER"},
 		{"ttl too short", []string{"--turn-ttl", "5s"}, nil, "too short"},
 		{"turns without turn", []string{"--turn-listen", "", "--turns-listen", ":5349"}, nil, "--turns-listen"},
+		{"domain with certificate files", []string{"--domain", "a.example.org", "--tls-cert", "c", "--tls-key", "k"}, nil, "drop --tls-cert"},
+		{"zero event rate", []string{"--event-rate", "0"}, nil, "--event-rate"},
+		{"negative shutdown timeout", []string{"--shutdown-timeout", "-1s"}, nil, "--shutdown-timeout"},
 		{"missing file", []string{"--config", filepath.Join(dir, "absent.yaml")}, nil, "absent.yaml"},
 		{"unknown key in file", []string{"--config", write("unknown.yaml", "lissen: ':1'\n")}, nil, `unknown setting "lissen"`},
 		{"mapping in file", []string{"--config", write("map.yaml", "listen: {a: 1}\n")}, nil, "mapping"},

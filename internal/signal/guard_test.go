@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"duet/internal/siotest"
 )
 
 func TestAllowOrigin(t *testing.T) {
@@ -80,46 +82,46 @@ func TestGuardLimits(t *testing.T) {
 // TestAbuse floods from one loopback address while a call from another keeps working.
 func TestAbuse(t *testing.T) {
 	s, url := startServer(t, func(c *Config) { c.Limits = Limits{ConnRate: 2, EventRate: 20, MaxConnPerIP: 100} })
-	from := func(ip string, s step) step {
+	from := func(ip string, s siotest.Step) siotest.Step {
 		s["localAddress"] = ip
 		return s
 	}
 	ws := []string{"websocket"}
 	t.Run("connection flood", func(t *testing.T) {
-		runPlan(t, url, 4, ws,
-			step{"connectMany": 60, "localAddress": "127.0.0.2", "min": 15, "max": 30},
-			from("127.0.0.3", connect("a")), from("127.0.0.3", connect("b")),
-			emit("a", "join", "calm"), expect("a", "joined", "calm", "$a"),
-			emit("b", "join", "calm"), expect("b", "joined", "calm", "$b"),
+		siotest.Run(t, url, 4, ws,
+			siotest.Step{"connectMany": 60, "localAddress": "127.0.0.2", "min": 15, "max": 30},
+			from("127.0.0.3", siotest.Connect("a")), from("127.0.0.3", siotest.Connect("b")),
+			siotest.Emit("a", "join", "calm"), siotest.Expect("a", "joined", "calm", "$a"),
+			siotest.Emit("b", "join", "calm"), siotest.Expect("b", "joined", "calm", "$b"),
 		)
 		if got := s.Stats().Limited; got < 30 {
 			t.Errorf("%d connections limited, want at least 30", got)
 		}
 	})
 	t.Run("event flood", func(t *testing.T) {
-		runPlan(t, url, 4, ws,
-			from("127.0.0.4", connect("a")), from("127.0.0.4", connect("b")),
-			from("127.0.0.5", connect("c")), from("127.0.0.5", connect("d")),
-			emit("a", "join", "noisy"), expect("a", "joined", "noisy", "$a"),
-			emit("b", "join", "noisy"), expect("b", "joined", "noisy", "$b"),
-			expect("a", "other_joined", "noisy", "$b"), expect("a", "otherjoin", "noisy", "$b"),
-			emit("c", "join", "quiet"), expect("c", "joined", "quiet", "$c"),
-			emit("d", "join", "quiet"), expect("d", "joined", "quiet", "$d"),
-			expect("c", "other_joined", "quiet", "$d"), expect("c", "otherjoin", "quiet", "$d"),
-			step{"flood": "a", "event": "message", "args": []any{"noisy", candidate}, "count": 1000},
-			expect("a", "error", refused("message", "rate_limited")),
-			step{"count": "b", "event": "message", "ms": 300, "min": 150, "max": 250},
-			quiet("a"),
-			emit("c", "message", "quiet", offer), expect("d", "message", "quiet", offer),
+		siotest.Run(t, url, 4, ws,
+			from("127.0.0.4", siotest.Connect("a")), from("127.0.0.4", siotest.Connect("b")),
+			from("127.0.0.5", siotest.Connect("c")), from("127.0.0.5", siotest.Connect("d")),
+			siotest.Emit("a", "join", "noisy"), siotest.Expect("a", "joined", "noisy", "$a"),
+			siotest.Emit("b", "join", "noisy"), siotest.Expect("b", "joined", "noisy", "$b"),
+			siotest.Expect("a", "other_joined", "noisy", "$b"), siotest.Expect("a", "otherjoin", "noisy", "$b"),
+			siotest.Emit("c", "join", "quiet"), siotest.Expect("c", "joined", "quiet", "$c"),
+			siotest.Emit("d", "join", "quiet"), siotest.Expect("d", "joined", "quiet", "$d"),
+			siotest.Expect("c", "other_joined", "quiet", "$d"), siotest.Expect("c", "otherjoin", "quiet", "$d"),
+			siotest.Step{"flood": "a", "event": "message", "args": []any{"noisy", candidate}, "count": 1000},
+			siotest.Expect("a", "error", siotest.Refused("message", "rate_limited")),
+			siotest.Step{"count": "b", "event": "message", "ms": 300, "min": 150, "max": 250},
+			siotest.Quiet("a"),
+			siotest.Emit("c", "message", "quiet", offer), siotest.Expect("d", "message", "quiet", offer),
 		)
 	})
 	t.Run("cross-origin", func(t *testing.T) {
 		// Only the polling transport shows the refusal's words to the client; websocket sees a 403.
-		runPlan(t, url, 4, ws,
-			step{"connect": "x", "origin": "https://evil.example", "refused": "origin not allowed", "transports": []string{"polling"}},
-			step{"connect": "y", "origin": "https://evil.example", "refused": "websocket error"},
-			step{"connect": "a", "origin": url},
-			step{"connect": "b", "origin": url, "transports": []string{"polling"}},
+		siotest.Run(t, url, 4, ws,
+			siotest.Step{"connect": "x", "origin": "https://evil.example", "refused": "origin not allowed", "transports": []string{"polling"}},
+			siotest.Step{"connect": "y", "origin": "https://evil.example", "refused": "websocket error"},
+			siotest.Step{"connect": "a", "origin": url},
+			siotest.Step{"connect": "b", "origin": url, "transports": []string{"polling"}},
 		)
 	})
 }

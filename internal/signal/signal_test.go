@@ -1,7 +1,6 @@
 package signal
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"log"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"duet/internal/siotest"
 )
 
 // startServer runs the signaling server behind real TLS on a random loopback port. Every test
@@ -39,31 +40,6 @@ func startServer(t *testing.T, tune ...func(*Config)) (*Server, string) {
 	return s, ts.URL
 }
 
-type step map[string]any
-
-// runPlan drives the server with the real socket.io client (version 4 or 2) through steps.
-func runPlan(t *testing.T, url string, client int, transports []string, steps ...step) {
-	t.Helper()
-	plan, _ := json.Marshal(map[string]any{"url": url, "client": client, "transports": transports, "steps": steps})
-	cmd := exec.Command("node", "testdata/plan.cjs")
-	cmd.Stdin = bytes.NewReader(plan)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("socket.io-client %d over %v: %v\n%s", client, transports, err, stderr.String())
-	}
-}
-
-func connect(name string) step     { return step{"connect": name} }
-func closeClient(name string) step { return step{"close": name} }
-func emit(name, event string, args ...any) step {
-	return step{"emit": name, "event": event, "args": args}
-}
-func expect(name, event string, args ...any) step {
-	return step{"expect": name, "event": event, "args": args}
-}
-func quiet(name string) step { return step{"quiet": name, "ms": 200} }
-
 // Payloads are raw JSON so their key order is the classic one; the client checks it is kept.
 var (
 	offer     = json.RawMessage(`{"type":"offer","sdp":"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"}`)
@@ -71,45 +47,40 @@ var (
 	candidate = json.RawMessage(`{"type":"candidate","label":0,"id":"0","candidate":"candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host"}`)
 )
 
-// refused is the error event body expected for event and code, with any reason.
-func refused(event, code string) json.RawMessage {
-	return json.RawMessage(`{"event":"` + event + `","code":"` + code + `","reason":"*"}`)
-}
-
 // callFlow is the whole life of a room: join, pair, relay, full, leave, disconnect, rejoin.
-func callFlow(room1 string) []step {
-	return []step{
-		connect("a"), connect("b"), connect("c"),
-		emit("a", "join", room1),
-		expect("a", "joined", room1, "$a"),
-		emit("b", "join", room1),
-		expect("b", "joined", room1, "$b"),
-		expect("a", "other_joined", room1, "$b"),
-		expect("a", "otherjoin", room1, "$b"),
-		emit("a", "message", room1, offer),
-		expect("b", "message", room1, offer),
-		emit("b", "message", room1, answer),
-		expect("a", "message", room1, answer),
-		emit("a", "message", room1, candidate),
-		expect("b", "message", room1, candidate),
-		emit("c", "join", room1),
-		expect("c", "full", room1, "$c"),
-		emit("c", "message", room1, offer),
-		expect("c", "error", refused("message", "not_in_room")),
-		quiet("a"), quiet("b"),
-		emit("a", "leave", room1),
-		expect("a", "leaved", room1, "$a"),
-		expect("b", "bye", room1, "$a"),
-		emit("c", "join", room1),
-		expect("c", "joined", room1, "$c"),
-		expect("b", "other_joined", room1, "$c"),
-		expect("b", "otherjoin", room1, "$c"),
-		closeClient("c"),
-		expect("b", "bye", room1, "$c"),
-		emit("a", "join", room1),
-		expect("a", "joined", room1, "$a"),
-		expect("b", "other_joined", room1, "$a"),
-		expect("b", "otherjoin", room1, "$a"),
+func callFlow(room1 string) []siotest.Step {
+	return []siotest.Step{
+		siotest.Connect("a"), siotest.Connect("b"), siotest.Connect("c"),
+		siotest.Emit("a", "join", room1),
+		siotest.Expect("a", "joined", room1, "$a"),
+		siotest.Emit("b", "join", room1),
+		siotest.Expect("b", "joined", room1, "$b"),
+		siotest.Expect("a", "other_joined", room1, "$b"),
+		siotest.Expect("a", "otherjoin", room1, "$b"),
+		siotest.Emit("a", "message", room1, offer),
+		siotest.Expect("b", "message", room1, offer),
+		siotest.Emit("b", "message", room1, answer),
+		siotest.Expect("a", "message", room1, answer),
+		siotest.Emit("a", "message", room1, candidate),
+		siotest.Expect("b", "message", room1, candidate),
+		siotest.Emit("c", "join", room1),
+		siotest.Expect("c", "full", room1, "$c"),
+		siotest.Emit("c", "message", room1, offer),
+		siotest.Expect("c", "error", siotest.Refused("message", "not_in_room")),
+		siotest.Quiet("a"), siotest.Quiet("b"),
+		siotest.Emit("a", "leave", room1),
+		siotest.Expect("a", "leaved", room1, "$a"),
+		siotest.Expect("b", "bye", room1, "$a"),
+		siotest.Emit("c", "join", room1),
+		siotest.Expect("c", "joined", room1, "$c"),
+		siotest.Expect("b", "other_joined", room1, "$c"),
+		siotest.Expect("b", "otherjoin", room1, "$c"),
+		siotest.Close("c"),
+		siotest.Expect("b", "bye", room1, "$c"),
+		siotest.Emit("a", "join", room1),
+		siotest.Expect("a", "joined", room1, "$a"),
+		siotest.Expect("b", "other_joined", room1, "$a"),
+		siotest.Expect("b", "otherjoin", room1, "$a"),
 	}
 }
 
@@ -117,7 +88,7 @@ func TestProtocol(t *testing.T) {
 	_, url := startServer(t)
 	for _, transports := range [][]string{{"websocket"}, {"polling"}, {"polling", "websocket"}} {
 		t.Run(strings.Join(transports, "+"), func(t *testing.T) {
-			runPlan(t, url, 4, transports, callFlow("room-"+strings.Join(transports, "-"))...)
+			siotest.Run(t, url, 4, transports, callFlow("room-"+strings.Join(transports, "-"))...)
 		})
 	}
 }
@@ -128,20 +99,20 @@ func TestClassicClient(t *testing.T) {
 	for _, transports := range [][]string{{"websocket"}, {"polling"}} {
 		t.Run(strings.Join(transports, "+"), func(t *testing.T) {
 			// A 2.x client's own socket.id is the Engine.IO id, not the server's socket id: match any.
-			runPlan(t, url, 2, transports,
-				connect("a"), connect("b"),
-				emit("a", "join", "classic"),
-				expect("a", "joined", "classic", "*"),
-				emit("b", "join", "classic"),
-				expect("b", "joined", "classic", "*"),
-				expect("a", "other_joined", "classic", "*"),
-				expect("a", "otherjoin", "classic", "*"),
-				emit("a", "message", "classic", offer),
-				expect("b", "message", "classic", offer),
-				emit("b", "message", "classic", candidate),
-				expect("a", "message", "classic", candidate),
-				closeClient("b"),
-				expect("a", "bye", "classic", "*"),
+			siotest.Run(t, url, 2, transports,
+				siotest.Connect("a"), siotest.Connect("b"),
+				siotest.Emit("a", "join", "classic"),
+				siotest.Expect("a", "joined", "classic", "*"),
+				siotest.Emit("b", "join", "classic"),
+				siotest.Expect("b", "joined", "classic", "*"),
+				siotest.Expect("a", "other_joined", "classic", "*"),
+				siotest.Expect("a", "otherjoin", "classic", "*"),
+				siotest.Emit("a", "message", "classic", offer),
+				siotest.Expect("b", "message", "classic", offer),
+				siotest.Emit("b", "message", "classic", candidate),
+				siotest.Expect("a", "message", "classic", candidate),
+				siotest.Close("b"),
+				siotest.Expect("a", "bye", "classic", "*"),
 			)
 		})
 	}
@@ -178,16 +149,16 @@ func TestRefusals(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			room := "mine"
-			runPlan(t, url, 4, []string{"websocket"},
-				connect("a"), connect("b"),
-				emit("a", "join", room), expect("a", "joined", room, "$a"),
-				emit("b", "join", room), expect("b", "joined", room, "$b"),
-				expect("a", "other_joined", room, "$b"), expect("a", "otherjoin", room, "$b"),
-				emit("a", tt.event, tt.args...),
-				expect("a", "error", refused(tt.event, tt.code)),
+			siotest.Run(t, url, 4, []string{"websocket"},
+				siotest.Connect("a"), siotest.Connect("b"),
+				siotest.Emit("a", "join", room), siotest.Expect("a", "joined", room, "$a"),
+				siotest.Emit("b", "join", room), siotest.Expect("b", "joined", room, "$b"),
+				siotest.Expect("a", "other_joined", room, "$b"), siotest.Expect("a", "otherjoin", room, "$b"),
+				siotest.Emit("a", tt.event, tt.args...),
+				siotest.Expect("a", "error", siotest.Refused(tt.event, tt.code)),
 				// The room is untouched: a and b still talk.
-				emit("a", "message", room, offer), expect("b", "message", room, offer),
-				quiet("b"),
+				siotest.Emit("a", "message", room, offer), siotest.Expect("b", "message", room, offer),
+				siotest.Quiet("b"),
 			)
 		})
 	}
@@ -197,10 +168,10 @@ func TestSimultaneousJoins(t *testing.T) {
 	s, url := startServer(t)
 	for i := range 5 {
 		room := "race" + strconv.Itoa(i)
-		runPlan(t, url, 4, []string{"websocket"},
-			connect("a"), connect("b"), connect("c"),
-			emit("a", "join", room), emit("b", "join", room), emit("c", "join", room),
-			step{"collect": []string{"a", "b", "c"}, "counts": map[string]int{"joined": 2, "full": 1}},
+		siotest.Run(t, url, 4, []string{"websocket"},
+			siotest.Connect("a"), siotest.Connect("b"), siotest.Connect("c"),
+			siotest.Emit("a", "join", room), siotest.Emit("b", "join", room), siotest.Emit("c", "join", room),
+			siotest.Step{"collect": []string{"a", "b", "c"}, "counts": map[string]int{"joined": 2, "full": 1}},
 		)
 	}
 	waitFor(t, "every room to empty", func() bool { return s.Stats().Rooms == [3]int{} })

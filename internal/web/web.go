@@ -19,15 +19,20 @@ type Config struct {
 	Signal     http.Handler          // Socket.IO, mounted at /socket.io/
 	ICEServers func(host string) any // the body of /api/ice-servers for a page requested on host
 	Health     func() map[string]any // per-component health for /healthz
+	Metrics    http.Handler          // Prometheus metrics at /metrics
+	HSTS       bool                  // the certificate is a real one: browsers may pin HTTPS
 	Logger     *slog.Logger
 }
+
+// maxBody bounds every request body; the largest legitimate one is a Socket.IO polling POST.
+const maxBody = 256 << 10
 
 // New returns the HTTP handler.
 func New(cfg Config) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	_ = r.SetTrustedProxies(nil) // the client address is the peer's own, never a header's claim
-	r.Use(gin.Recovery(), accessLog(cfg.Logger), securityHeaders)
+	r.Use(gin.Recovery(), accessLog(cfg.Logger), securityHeaders(cfg.HSTS), limitBody)
 	r.GET("/healthz", func(c *gin.Context) {
 		body := gin.H{"status": "ok"}
 		for k, v := range cfg.Health() {
@@ -35,6 +40,7 @@ func New(cfg Config) http.Handler {
 		}
 		c.JSON(http.StatusOK, body)
 	})
+	r.GET("/metrics", gin.WrapH(cfg.Metrics))
 	r.GET("/api/ice-servers", func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store") // credentials are per request and expire
 		c.JSON(http.StatusOK, cfg.ICEServers(requestHost(c.Request)))
@@ -85,12 +91,24 @@ func accessLog(log *slog.Logger) gin.HandlerFunc {
 }
 
 // securityHeaders lets pages load only the server's own scripts and grants camera and microphone to it.
-func securityHeaders(c *gin.Context) {
-	h := c.Writer.Header()
-	h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
-		"media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)")
+func securityHeaders(hsts bool) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
+			"media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)")
+		if hsts { // never with a self-signed certificate: it would lock localhost to a certificate error
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		c.Next()
+	}
+}
+
+func limitBody(c *gin.Context) {
+	if c.Request.Body != nil {
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+	}
 	c.Next()
 }

@@ -24,8 +24,9 @@ func newTestHandler(gotHost *string) http.Handler {
 			*gotHost = host
 			return map[string]any{"iceServers": []any{}, "ttl": 60}
 		},
-		Health: func() map[string]any { return map[string]any{"signal": "ok"} },
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Health:  func() map[string]any { return map[string]any{"signal": "ok"} },
+		Metrics: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "duet_joins_total 0\n") }),
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 }
 
@@ -43,6 +44,7 @@ func TestRoutes(t *testing.T) {
 		{"HEAD", "/css/duet.css", "", 200, "", "text/css"},
 		{"GET", "/healthz", "", 200, `{"signal":"ok","status":"ok"}`, "application/json"},
 		{"GET", "/api/ice-servers", "call.example.org:8443", 200, `{"iceServers":[],"ttl":60}`, "application/json"},
+		{"GET", "/metrics", "", 200, "duet_joins_total 0\n", ""},
 		{"GET", "/socket.io/?EIO=4&transport=polling", "", 200, "socket.io EIO=4&transport=polling", ""},
 		{"POST", "/socket.io/?EIO=4&transport=polling", "", 200, "socket.io EIO=4&transport=polling", ""},
 		{"GET", "/js/", "", 404, "not found\n", ""},

@@ -5,8 +5,18 @@ import (
 	"crypto/tls"
 	"log/slog"
 
+	"duet/internal/signal"
 	"duet/internal/turn"
 )
+
+// Signal returns the signaling server's settings.
+func (c Config) Signal(log *slog.Logger) signal.Config {
+	cfg := signal.DefaultConfig()
+	cfg.Limits = signal.Limits{ConnRate: c.ConnRate, EventRate: c.EventRate, MaxConnPerIP: c.MaxConnPerIP}
+	cfg.AllowedOrigins = c.AllowedOrigins
+	cfg.Logger = log.With("component", "signal")
+	return cfg
+}
 
 // TURN returns the relay's settings. Without --turn-secret it draws a random secret (generated is
 // true), so credentials from one run never work on the next.

@@ -1,0 +1,91 @@
+// Package metrics exposes duet's counters in the Prometheus text format at /metrics.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"duet/internal/signal"
+	"duet/internal/turn"
+)
+
+// Sources are the snapshots a scrape reads; TURN is nil when the embedded relay is off.
+type Sources struct {
+	Signal func() signal.Stats
+	TURN   func() turn.Stats
+}
+
+// Handler serves the metrics, with Go runtime and process metrics.
+func Handler(src Sources) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collector{src})
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("duet_"+name, help, labels, nil)
+}
+
+var (
+	socketsDesc  = desc("sockets_connected", "Socket.IO connections open now.")
+	roomsDesc    = desc("rooms", "Rooms by the number of people in them.", "occupancy")
+	joinsDesc    = desc("joins_total", "Successful joins.")
+	fullsDesc    = desc("fulls_total", "Joins refused because the room held two people.")
+	byesDesc     = desc("byes_total", "Byes sent: a peer left or disconnected.")
+	relayedDesc  = desc("messages_relayed_total", "Messages relayed to a peer.")
+	refusedDesc  = desc("events_refused_total", "Events answered with an error event.")
+	limitedDesc  = desc("limited_total", "Connections and events over the per-IP limits.")
+	allocsDesc   = desc("turn_allocations", "TURN allocations open now.")
+	allocsTotal  = desc("turn_allocations_total", "TURN allocations ever made.")
+	turnRefused  = desc("turn_refused_total", "TURN requests refused.", "reason")
+	turnBytes    = desc("turn_relayed_bytes_total", "Payload bytes relayed.", "direction")
+	turnPackets  = desc("turn_relayed_packets_total", "Packets relayed.", "direction")
+	descriptions = []*prometheus.Desc{socketsDesc, roomsDesc, joinsDesc, fullsDesc, byesDesc, relayedDesc,
+		refusedDesc, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets}
+)
+
+// collector reads one snapshot of each source per scrape, so the values of a scrape agree.
+type collector struct{ src Sources }
+
+func (c collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range descriptions {
+		ch <- d
+	}
+}
+
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	s := c.src.Signal()
+	gauge(socketsDesc, float64(s.Connected))
+	for n := 1; n < len(s.Rooms); n++ {
+		gauge(roomsDesc, float64(s.Rooms[n]), strconv.Itoa(n))
+	}
+	counter(joinsDesc, s.Joins)
+	counter(fullsDesc, s.Fulls)
+	counter(byesDesc, s.Byes)
+	counter(relayedDesc, s.Relayed)
+	counter(refusedDesc, s.Refused)
+	counter(limitedDesc, s.Limited)
+	if c.src.TURN == nil {
+		return
+	}
+	t := c.src.TURN()
+	gauge(allocsDesc, float64(t.AllocationsActive))
+	counter(allocsTotal, t.AllocationsTotal)
+	counter(turnRefused, t.RefusedAuth, "auth")
+	counter(turnRefused, t.RefusedQuota, "quota")
+	counter(turnRefused, t.RefusedPeer, "peer")
+	counter(turnBytes, t.BytesToPeers, "to_peer")
+	counter(turnBytes, t.BytesFromPeers, "from_peer")
+	counter(turnPackets, t.PacketsToPeers, "to_peer")
+	counter(turnPackets, t.PacketsFromPeers, "from_peer")
+}
