@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -8,10 +9,14 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -161,5 +166,129 @@ func TestHealthAndMetricsMove(t *testing.T) {
 	}
 	for _, name := range []string{"duet_sockets_connected", `duet_rooms{occupancy="1"}`, "duet_turn_allocations", "go_goroutines"} {
 		metric(t, after, name)
+	}
+}
+
+// holdClients starts two socket.io clients paired in room; they print how they were disconnected.
+func holdClients(t *testing.T, url, room string) (lines <-chan string) {
+	t.Helper()
+	cmd := exec.Command("node", "testdata/hold.cjs", url, room)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	ch := make(chan string, 8)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			ch <- sc.Text()
+		}
+		close(ch)
+	}()
+	if line := <-ch; line != "ready" {
+		t.Fatalf("clients: %q", line)
+	}
+	return ch
+}
+
+// expectCleanDisconnects reads both clients' disconnect lines: the server closed the transport, so
+// socket.io-client reconnects by itself (it would not after "io server disconnect" or a ping timeout).
+func expectCleanDisconnects(t *testing.T, lines <-chan string) {
+	t.Helper()
+	for range 2 {
+		select {
+		case line := <-lines:
+			if !strings.HasPrefix(line, "disconnect ") || !strings.HasSuffix(line, " transport close") {
+				t.Errorf("client: %q, want a transport close", line)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("clients were not disconnected")
+		}
+	}
+}
+
+func TestGracefulShutdown(t *testing.T) {
+	base := runtime.NumGoroutine()
+	url, stop := startDuet(t, "--turn-listen", "127.0.0.1:"+freePort(t), "--shutdown-timeout", "5s")
+	lines := holdClients(t, url, "graceful")
+	if err := stop(); err != nil {
+		t.Fatalf("run returned %v", err)
+	}
+	expectCleanDisconnects(t, lines)
+	if _, err := insecure.Get(url + "/healthz"); err == nil {
+		t.Error("still serving after shutdown")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine() > base+2 {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines left, %d before:\n%s", runtime.NumGoroutine(), base, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestSIGTERM stops the real binary as systemd does: exit status 0, clients cleanly disconnected.
+func TestSIGTERM(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "duet")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	logs := &logBuffer{}
+	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--turn-listen", "127.0.0.1:"+freePort(t))
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill() })
+	var url string
+	for deadline := time.Now().Add(10 * time.Second); url == ""; time.Sleep(20 * time.Millisecond) {
+		if m := listening.FindStringSubmatch(logs.String()); m != nil {
+			url = "https://" + m[1]
+		} else if time.Now().After(deadline) {
+			t.Fatalf("duet did not start:\n%s", logs)
+		}
+	}
+	lines := holdClients(t, url, "sigterm")
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	expectCleanDisconnects(t, lines)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, logs)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("no exit after SIGTERM:\n%s", logs)
+	}
+	if !strings.Contains(logs.String(), `msg=stopped`) {
+		t.Errorf("no clean stop in the log:\n%s", logs)
+	}
+}
+
+// TestSlowHeaders checks a client that never finishes its request headers is cut off.
+func TestSlowHeaders(t *testing.T) {
+	t.Parallel()
+	url, _ := startDuet(t, "--turn-listen", "")
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(url, "https://"), &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Slow: "); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(60 * time.Second))
+	_, err = io.ReadAll(conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("the server kept a half-sent request open for a minute")
 	}
 }
