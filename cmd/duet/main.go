@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -13,9 +14,12 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
+	"duet/internal/acme"
 	"duet/internal/certs"
 	"duet/internal/config"
 	"duet/internal/metrics"
@@ -42,12 +46,9 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 	}
 	log := cfg.Logger(logTo)
 
-	tlsConfig, selfSigned, err := certs.Load(cfg.TLSCert, cfg.TLSKey)
+	tlsConfig, plain, selfSigned, err := certificates(cfg, log)
 	if err != nil {
 		return err
-	}
-	if selfSigned {
-		log.Info("made a self-signed certificate for localhost, 127.0.0.1 and ::1; browsers will warn (use --tls-cert/--tls-key for a real one)")
 	}
 
 	turnConfig, generated := cfg.TURN(tlsConfig, log)
@@ -97,8 +98,12 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug), // TLS handshake noise from the internet
 	}
 	log.Info("https listening", "addr", ln.Addr().String())
-	served := make(chan error, 1)
+	served := make(chan error, 2)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
+	if plain != nil {
+		go func() { served <- plain.ListenAndServe() }()
+		log.Info("http listening for the ACME challenge and the redirect to https", "addr", plain.Addr)
+	}
 
 	select {
 	case err := <-served:
@@ -111,12 +116,49 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 	// Stop accepting first, so pages that reconnect at once find the next process, not this one.
 	shut := make(chan error, 1)
 	go func() { shut <- srv.Shutdown(drain) }()
+	if plain != nil {
+		_ = plain.Shutdown(drain)
+	}
 	signaling.Close()
 	if err := <-shut; err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// certificates returns the TLS config: Let's Encrypt for --domain (with the plain HTTP server its
+// challenge needs), the given files, or a self-signed certificate for localhost.
+func certificates(cfg config.Config, log *slog.Logger) (tlsConfig *tls.Config, plain *http.Server, selfSigned bool, err error) {
+	if len(cfg.Domains) == 0 {
+		tlsConfig, selfSigned, err = certs.Load(cfg.TLSCert, cfg.TLSKey)
+		if selfSigned {
+			log.Info("made a self-signed certificate for localhost, 127.0.0.1 and ::1; browsers will warn (use --domain or --tls-cert/--tls-key for a real one)")
+		}
+		return tlsConfig, nil, selfSigned, err
+	}
+	_, port, _ := net.SplitHostPort(cfg.Listen)
+	httpsPort, _ := strconv.Atoi(port)
+	m, err := acme.New(acme.Config{
+		Domains:      cfg.Domains,
+		CacheDir:     filepath.Join(cfg.StateDir, "acme"),
+		DirectoryURL: cfg.ACMEDirectory,
+		HTTPSPort:    httpsPort,
+		Logger:       log.With("component", "acme"),
+	})
+	if err != nil {
+		return nil, nil, false, err
+	}
+	plain = &http.Server{
+		Addr:              cfg.HTTPListen,
+		Handler:           m.HTTPHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    16 << 10,
+	}
+	return m.TLSConfig(), plain, false, nil
 }
 
 // relayHealth says whether the embedded relay runs, or which external one is handed out.

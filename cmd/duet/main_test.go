@@ -292,3 +292,56 @@ func TestSlowHeaders(t *testing.T) {
 		t.Fatal("the server kept a half-sent request open for a minute")
 	}
 }
+
+// iceServers fetches what /api/ice-servers hands a page.
+func iceServers(t *testing.T, url string) (ice struct {
+	ICEServers []struct {
+		URLs       []string `json:"urls"`
+		Username   string   `json:"username"`
+		Credential string   `json:"credential"`
+	} `json:"iceServers"`
+	TTL int `json:"ttl"`
+}) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(get(t, url+"/api/ice-servers")), &ice); err != nil {
+		t.Fatal(err)
+	}
+	return ice
+}
+
+// TestIssuedCredentials relays coturn's own client through the embedded TURN with the credentials
+// /api/ice-servers hands a page, and checks that forged credentials and denied peers fail.
+func TestIssuedCredentials(t *testing.T) {
+	uclient, err := exec.LookPath("turnutils_uclient")
+	if err != nil {
+		t.Fatal("turnutils_uclient not found: apt-get install coturn (make test does)")
+	}
+	relay := func(port, user, pass string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		out, _ := exec.CommandContext(ctx, uclient, "-y", "-m", "2", "-n", "100", "-l", "500", "-z", "5",
+			"-u", user, "-w", pass, "-p", port, "127.0.0.1").CombinedOutput()
+		return string(out)
+	}
+	const relayed = "Total lost packets 0 (0.000000%)"
+
+	port, denyPort := freePort(t), freePort(t)
+	url, _ := startDuet(t, "--turn-listen", "127.0.0.1:"+port, "--public-ip", "127.0.0.1", "--turn-allow-peer", "127.0.0.0/8")
+	ice := iceServers(t, url)
+	if len(ice.ICEServers) != 2 || ice.TTL != 86400 || ice.ICEServers[1].URLs[0] != "turn:127.0.0.1:"+port+"?transport=udp" {
+		t.Fatalf("ice servers: %+v", ice)
+	}
+	user, pass := ice.ICEServers[1].Username, ice.ICEServers[1].Credential
+	if out := relay(port, user, pass); !strings.Contains(out, relayed) {
+		t.Fatalf("relay with issued credentials failed:\n%s", out)
+	}
+	if out := relay(port, user, "Zm9yZ2VkIHBhc3N3b3Jk"); strings.Contains(out, relayed) || !strings.Contains(out, "Cannot complete Allocation") {
+		t.Fatalf("a forged password was not refused:\n%s", out)
+	}
+	// Without --turn-allow-peer the relay refuses loopback peers: the SSRF path into a VM's own network.
+	denyURL, _ := startDuet(t, "--turn-listen", "127.0.0.1:"+denyPort, "--public-ip", "127.0.0.1")
+	deny := iceServers(t, denyURL).ICEServers[1]
+	if out := relay(denyPort, deny.Username, deny.Credential); strings.Contains(out, relayed) || !strings.Contains(out, "channel bind: error") {
+		t.Fatalf("a loopback peer was not refused:\n%s", out)
+	}
+}

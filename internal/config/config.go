@@ -260,6 +260,9 @@ func (c Config) validate() error {
 	if c.TURNListen == "" && c.TURNSListen != "" {
 		errs = append(errs, errors.New("--turns-listen needs the embedded relay (--turn-listen)"))
 	}
+	if len(c.Domains) == 0 && c.HTTPListen != "" {
+		errs = append(errs, errors.New("--http-listen serves Let's Encrypt's challenge: it needs --domain"))
+	}
 	if len(c.Domains) > 0 && (c.TLSCert != "" || c.TLSKey != "") {
 		errs = append(errs, errors.New("--domain gets its own certificate: drop --tls-cert/--tls-key"))
 	}

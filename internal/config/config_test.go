@@ -99,6 +99,7 @@ func TestLoadErrors(t *testing.T) {
 		{"ttl too short", []string{"--turn-ttl", "5s"}, nil, "too short"},
 		{"turns without turn", []string{"--turn-listen", "", "--turns-listen", ":5349"}, nil, "--turns-listen"},
 		{"domain with certificate files", []string{"--domain", "a.example.org", "--tls-cert", "c", "--tls-key", "k"}, nil, "drop --tls-cert"},
+		{"http listener without domain", []string{"--http-listen", ":80"}, nil, "needs --domain"},
 		{"zero event rate", []string{"--event-rate", "0"}, nil, "--event-rate"},
 		{"negative shutdown timeout", []string{"--shutdown-timeout", "-1s"}, nil, "--shutdown-timeout"},
 		{"missing file", []string{"--config", filepath.Join(dir, "absent.yaml")}, nil, "absent.yaml"},

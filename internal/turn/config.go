@@ -1,0 +1,163 @@
+// Package turn embeds a TURN/STUN relay (pion/turn) with TURN REST API
+// credentials, a peer deny-list against SSRF, per-user quotas and counters.
+package turn
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Defaults applied by Config when a field is left zero.
+const (
+	DefaultRelayMinPort   = 49152
+	DefaultRelayMaxPort   = 65535
+	DefaultRealm          = "duet"
+	DefaultTTL            = 24 * time.Hour
+	DefaultMaxAllocations = 10
+	DefaultSocketBuffer   = 4 << 20
+)
+
+// Config configures the embedded TURN server and what ICEServers advertises.
+type Config struct {
+	Listen                     string         // UDP and TCP listen address, e.g. ":3478"; "" disables the embedded server
+	TLSListen                  string         // optional TURN-over-TLS (turns:) address, e.g. ":5349"; "" = off
+	TLSConfig                  *tls.Config    // certificate for TLSListen (same as the web server's)
+	PublicIP                   netip.Addr     // address peers are told to send to (relay address advertised)
+	RelayMinPort, RelayMaxPort uint16         // default 49152-65535
+	Realm                      string         // default "duet"
+	Secret                     []byte         // shared secret for the TURN REST API scheme (coturn's use-auth-secret)
+	TTL                        time.Duration  // credential lifetime, default 24h
+	URLs                       []string       // external TURN/STUN URLs to advertise instead of the embedded one
+	AllowPeers                 []netip.Prefix // ranges opened on purpose despite the deny-list
+	MaxAllocations             int            // per-user simultaneous allocation quota, default 10
+	SocketBuffer               int            // SO_RCVBUF/SO_SNDBUF bytes on the listener and every relay socket, default 4 MiB
+	Logger                     *slog.Logger
+}
+
+// withDefaults returns a copy with zero fields filled in; Validate and New both work on it.
+func (c Config) withDefaults() Config {
+	if c.RelayMinPort == 0 {
+		c.RelayMinPort = DefaultRelayMinPort
+	}
+	if c.RelayMaxPort == 0 {
+		c.RelayMaxPort = DefaultRelayMaxPort
+	}
+	if c.Realm == "" {
+		c.Realm = DefaultRealm
+	}
+	if c.TTL == 0 {
+		c.TTL = DefaultTTL
+	}
+	if c.MaxAllocations == 0 {
+		c.MaxAllocations = DefaultMaxAllocations
+	}
+	if c.SocketBuffer == 0 {
+		c.SocketBuffer = DefaultSocketBuffer
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// Enabled reports whether the embedded server should run.
+func (c Config) Enabled() bool { return c.Listen != "" }
+
+// Validate reports every configuration problem at once, joined.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("turn: "+format, args...)) }
+
+	if c.Listen != "" {
+		if _, err := listenPort(c.Listen); err != nil {
+			bad("Listen %q: %v", c.Listen, err)
+		}
+	}
+	if c.TLSListen != "" {
+		if c.Listen == "" {
+			bad("TLSListen %q needs Listen too (the embedded server is off)", c.TLSListen)
+		}
+		if _, err := listenPort(c.TLSListen); err != nil {
+			bad("TLSListen %q: %v", c.TLSListen, err)
+		}
+		if c.TLSConfig == nil || (len(c.TLSConfig.Certificates) == 0 && c.TLSConfig.GetCertificate == nil && c.TLSConfig.GetConfigForClient == nil) {
+			bad("TLSListen %q needs a TLSConfig with a certificate", c.TLSListen)
+		}
+	}
+	if c.Listen != "" || hasTURNURL(c.URLs) {
+		if len(c.Secret) == 0 {
+			bad("Secret is empty; TURN credentials cannot be issued or checked")
+		}
+	}
+	if c.RelayMinPort > c.RelayMaxPort {
+		bad("relay port range %d-%d is empty (min > max)", c.RelayMinPort, c.RelayMaxPort)
+	}
+	if c.PublicIP.IsValid() && (c.PublicIP.IsUnspecified() || c.PublicIP.IsMulticast()) {
+		bad("PublicIP %s cannot be advertised as a relay address", c.PublicIP)
+	}
+	if c.PublicIP.Zone() != "" {
+		bad("PublicIP %s must not carry an IPv6 zone", c.PublicIP)
+	}
+	if strings.ContainsAny(c.Realm, "\"\\") {
+		bad("Realm %q must not contain quotes or backslashes", c.Realm)
+	}
+	if c.TTL < 0 {
+		bad("TTL %v is negative", c.TTL)
+	}
+	for _, u := range c.URLs {
+		if scheme, _, ok := strings.Cut(u, ":"); !ok || !validScheme(scheme) {
+			bad("URL %q must start with stun:, stuns:, turn: or turns:", u)
+		}
+	}
+	for _, p := range c.AllowPeers {
+		if !p.IsValid() {
+			bad("AllowPeers contains an invalid prefix")
+		}
+	}
+	if c.MaxAllocations < 0 {
+		bad("MaxAllocations %d is negative", c.MaxAllocations)
+	}
+	if c.SocketBuffer < 0 {
+		bad("SocketBuffer %d is negative", c.SocketBuffer)
+	}
+	return errors.Join(errs...)
+}
+
+// listenPort returns the port of a host:port listen address; 0 is allowed (tests).
+func listenPort(addr string) (uint16, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return 0, fmt.Errorf("bad port %q", port)
+	}
+	return uint16(n), nil
+}
+
+func validScheme(s string) bool {
+	switch s {
+	case "stun", "stuns", "turn", "turns":
+		return true
+	}
+	return false
+}
+
+// hasTURNURL reports whether any URL needs credentials.
+func hasTURNURL(urls []string) bool {
+	for _, u := range urls {
+		if strings.HasPrefix(u, "turn:") || strings.HasPrefix(u, "turns:") {
+			return true
+		}
+	}
+	return false
+}

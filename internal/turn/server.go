@@ -1,0 +1,380 @@
+package turn
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/pion/turn/v5"
+)
+
+// ErrDisabled is returned by New when Config.Listen is empty.
+var ErrDisabled = errors.New("turn: embedded server disabled (Listen is empty)")
+
+// Server is a running embedded TURN server.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	pion   *turn.Server
+	udp    net.PacketConn
+	tcp    net.Listener
+	tls    net.Listener // nil without TLSListen
+	ownIPs map[netip.Addr]struct{}
+	stats  counters
+
+	bufferWarn sync.Once // the capped-buffer message is logged once, not per allocation
+
+	mu      sync.Mutex
+	closed  bool
+	perUser map[string]int
+	relays  map[*relayConn]struct{}
+	conns   map[net.Conn]struct{}
+}
+
+// New validates c, opens the UDP, TCP and optional TLS listeners and starts serving.
+func New(c Config) (*Server, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	c = c.withDefaults()
+	if c.Listen == "" {
+		return nil, ErrDisabled
+	}
+	s := &Server{
+		cfg:     c,
+		log:     c.Logger.With("component", "turn"),
+		ownIPs:  map[netip.Addr]struct{}{},
+		perUser: map[string]int{},
+		relays:  map[*relayConn]struct{}{},
+		conns:   map[net.Conn]struct{}{},
+	}
+	if err := s.listen(); err != nil {
+		s.closeListeners()
+		return nil, err
+	}
+
+	listenHost := hostIP(c.Listen)
+	advertise := c.PublicIP
+	if !advertise.IsValid() {
+		advertise = listenHost
+	}
+	if !advertise.IsValid() || advertise.IsUnspecified() {
+		advertise = outboundIP()
+		s.log.Warn("turn: PublicIP not set, advertising the outbound interface address; set it behind NAT", "relay_ip", advertise)
+	}
+	bindHost := ""
+	if listenHost.IsValid() && !listenHost.IsUnspecified() {
+		bindHost = listenHost.String()
+	}
+	s.collectOwnIPs(advertise, listenHost)
+
+	gen := &relayGen{s: s, bindHost: bindHost, advertise: advertise.Unmap(), min: c.RelayMinPort, max: c.RelayMaxPort}
+	perm := s.permit
+	sc := turn.ServerConfig{
+		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: s.udp, RelayAddressGenerator: gen, PermissionHandler: perm}},
+		ListenerConfigs:   []turn.ListenerConfig{{Listener: s.tcp, RelayAddressGenerator: gen, PermissionHandler: perm}},
+		LoggerFactory:     pionLogs{s.log},
+		Realm:             c.Realm,
+		AuthHandler:       s.authenticate,
+		QuotaHandler:      s.quotaOK,
+		EventHandler: turn.EventHandler{
+			// pion checks MESSAGE-INTEGRITY itself; a wrong password only shows up here.
+			OnAuth: func(_, _ net.Addr, _, _, _, _ string, ok bool) {
+				if !ok {
+					s.stats.refusedAuth.Add(1)
+				}
+			},
+		},
+	}
+	if s.tls != nil {
+		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{Listener: s.tls, RelayAddressGenerator: gen, PermissionHandler: perm})
+	}
+	p, err := turn.NewServer(sc)
+	if err != nil {
+		s.closeListeners()
+		return nil, fmt.Errorf("turn: start: %w", err)
+	}
+	s.pion = p
+	udp, tcp := s.Addr()
+	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", s.TLSAddr(), "relay_ip", advertise,
+		"relay_ports", fmt.Sprintf("%d-%d", c.RelayMinPort, c.RelayMaxPort))
+	return s, nil
+}
+
+// listen opens the sockets; with port 0 the TCP listener takes the UDP port so one port serves both.
+func (s *Server) listen() error {
+	c := s.cfg
+	udp, err := net.ListenPacket("udp", c.Listen)
+	if err != nil {
+		return fmt.Errorf("turn: listen udp %s: %w", c.Listen, err)
+	}
+	s.udp = udp
+	s.tune(udp, "listener")
+
+	tcpAddr := c.Listen
+	if port, _ := listenPort(c.Listen); port == 0 {
+		host, _, _ := net.SplitHostPort(c.Listen)
+		tcpAddr = net.JoinHostPort(host, strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port))
+	}
+	tcp, err := net.Listen("tcp", tcpAddr)
+	if err != nil {
+		return fmt.Errorf("turn: listen tcp %s: %w", tcpAddr, err)
+	}
+	s.tcp = &trackingListener{Listener: tcp, s: s}
+
+	if c.TLSListen != "" {
+		ln, err := net.Listen("tcp", c.TLSListen)
+		if err != nil {
+			return fmt.Errorf("turn: listen tls %s: %w", c.TLSListen, err)
+		}
+		s.tls = tls.NewListener(&trackingListener{Listener: ln, s: s}, c.TLSConfig.Clone())
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	for _, c := range []interface{ Close() error }{s.udp, s.tcp, s.tls} {
+		if c != nil {
+			_ = c.Close()
+		}
+	}
+}
+
+// Close stops the listeners and tears down every connection and allocation.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	relays := make([]*relayConn, 0, len(s.relays))
+	for r := range s.relays {
+		relays = append(relays, r)
+	}
+	conns := make([]net.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+
+	err := s.pion.Close()
+	// pion closes listeners but not accepted TCP connections or (synchronously) relay sockets.
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	for _, r := range relays {
+		_ = r.Close()
+	}
+	return err
+}
+
+// Addr returns the bound UDP and TCP listener addresses.
+func (s *Server) Addr() (udp, tcp net.Addr) {
+	return s.udp.LocalAddr(), s.tcp.Addr()
+}
+
+// TLSAddr returns the TURN-over-TLS listener address, or nil without TLSListen.
+func (s *Server) TLSAddr() net.Addr {
+	if s.tls == nil {
+		return nil
+	}
+	return s.tls.Addr()
+}
+
+// Stats returns a snapshot of the counters.
+func (s *Server) Stats() Stats { return s.stats.snapshot() }
+
+// authenticate is pion's AuthHandler: REST credentials with expiry, keyed per user for the quota.
+func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool) {
+	userID, key, err := checkCredentials(s.cfg.Secret, s.cfg.Realm, ra.Username, ra.Realm, time.Now())
+	if err != nil {
+		s.stats.refusedAuth.Add(1)
+		s.log.Debug("turn: credentials refused", "src", ra.SrcAddr, "reason", err)
+		return "", nil, false
+	}
+	return userID, key, true
+}
+
+// permit is pion's PermissionHandler, consulted for CreatePermission, ChannelBind and Connect.
+func (s *Server) permit(client net.Addr, peer net.IP) bool {
+	if peerAllowed(netIPAddr(peer), s.cfg.AllowPeers) {
+		return true
+	}
+	s.stats.refusedPeer.Add(1)
+	s.log.Debug("turn: peer refused", "client", client, "peer", peer.String())
+	return false
+}
+
+// quotaOK answers pion's QuotaHandler (486 to the client); reserve enforces it race-free.
+func (s *Server) quotaOK(userID, _ string, _ net.Addr) bool {
+	s.mu.Lock()
+	ok := s.perUser[userID] < s.cfg.MaxAllocations
+	s.mu.Unlock()
+	if !ok {
+		s.stats.refusedQuota.Add(1)
+	}
+	return ok
+}
+
+func (s *Server) reserve(userID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.perUser[userID] >= s.cfg.MaxAllocations {
+		return false
+	}
+	s.perUser[userID]++
+	return true
+}
+
+func (s *Server) release(userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perUser[userID]--; s.perUser[userID] <= 0 {
+		delete(s.perUser, userID)
+	}
+}
+
+// track registers a relay socket whose quota slot is already reserved.
+func (s *Server) track(r *relayConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.relays[r] = struct{}{}
+	s.stats.allocActive.Add(1)
+	s.stats.allocTotal.Add(1)
+	return true
+}
+
+func (s *Server) untrack(r *relayConn) {
+	s.mu.Lock()
+	_, ok := s.relays[r]
+	delete(s.relays, r)
+	s.mu.Unlock()
+	if ok {
+		s.stats.allocActive.Add(-1)
+		s.release(r.user)
+	}
+}
+
+// tune sets the socket buffers, logging once if the kernel capped them.
+func (s *Server) tune(pc net.PacketConn, what string) {
+	res := tuneUDP(pc, s.cfg.SocketBuffer)
+	if res.err != nil || res.capped(s.cfg.SocketBuffer) {
+		s.bufferWarn.Do(func() {
+			s.log.Debug("turn: socket buffers capped; raise net.core.rmem_max/wmem_max or run with CAP_NET_ADMIN",
+				"socket", what, "want", s.cfg.SocketBuffer, "rcv", res.rcv, "snd", res.snd, "err", res.err)
+		})
+	}
+}
+
+// toServerItself reports whether a relayed packet targets this host outside the relay range.
+func (s *Server) toServerItself(addr net.Addr) bool {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return false
+	}
+	ap := ua.AddrPort()
+	ip := ap.Addr().Unmap()
+	if _, own := s.ownIPs[ip]; !own {
+		return false
+	}
+	if ap.Port() >= s.cfg.RelayMinPort && ap.Port() <= s.cfg.RelayMaxPort {
+		return false // another allocation on this server: the usual case when both callers relay
+	}
+	for _, p := range s.cfg.AllowPeers {
+		if p.Contains(ip) {
+			return false
+		}
+	}
+	return true
+}
+
+// collectOwnIPs records this host's addresses so relays cannot reach its non-relay ports.
+func (s *Server) collectOwnIPs(addrs ...netip.Addr) {
+	for _, a := range addrs {
+		if a.IsValid() && !a.IsUnspecified() {
+			s.ownIPs[a.Unmap()] = struct{}{}
+		}
+	}
+	ifAddrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return
+	}
+	for _, ia := range ifAddrs {
+		if p, err := netip.ParsePrefix(ia.String()); err == nil {
+			s.ownIPs[p.Addr().Unmap()] = struct{}{}
+		}
+	}
+}
+
+// hostIP returns the IP literal of a listen address, or the zero Addr for "" or a name.
+func hostIP(listen string) netip.Addr {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return netip.Addr{}
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}
+	}
+	return a.Unmap()
+}
+
+// outboundIP finds the source address of the default route; connecting UDP sends nothing.
+func outboundIP() netip.Addr {
+	c, err := net.Dial("udp4", "192.0.2.1:9")
+	if err != nil {
+		return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
+}
+
+// trackingListener remembers accepted connections so Close can end them; pion leaves them open.
+type trackingListener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, s: l.s}
+	l.s.mu.Lock()
+	closed := l.s.closed
+	if !closed {
+		l.s.conns[tc] = struct{}{}
+	}
+	l.s.mu.Unlock()
+	if closed {
+		_ = c.Close()
+		return nil, net.ErrClosed
+	}
+	return tc, nil
+}
+
+type trackedConn struct {
+	net.Conn
+	s    *Server
+	once sync.Once
+}
+
+func (c *trackedConn) Close() error {
+	c.once.Do(func() {
+		c.s.mu.Lock()
+		delete(c.s.conns, c)
+		c.s.mu.Unlock()
+	})
+	return c.Conn.Close()
+}

@@ -1,0 +1,330 @@
+package turn
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"net/netip"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+const (
+	relayPackets = 300
+	relaySize    = 1000
+	window       = 32 // packets in flight; far below the client's 1024-deep read queue
+)
+
+// payload is deterministic per (direction, sequence) so corruption and reordering show.
+func payload(dir byte, seq int) []byte {
+	p := make([]byte, relaySize)
+	binary.BigEndian.PutUint32(p, uint32(seq))
+	for i := 4; i < len(p); i++ {
+		p[i] = dir ^ byte(seq) ^ byte(i*7)
+	}
+	return p
+}
+
+// stream sends relayPackets from src to dst and checks each arrives intact, in count.
+func stream(t *testing.T, dir byte, src net.PacketConn, dst net.PacketConn) {
+	t.Helper()
+	buf := make([]byte, 2*relaySize)
+	for base := 0; base < relayPackets; base += window {
+		end := min(base+window, relayPackets)
+		for seq := base; seq < end; seq++ {
+			if _, err := src.WriteTo(payload(dir, seq), dst.LocalAddr()); err != nil {
+				t.Fatalf("dir %c write %d: %v", dir, seq, err)
+			}
+		}
+		for seq := base; seq < end; seq++ {
+			_ = dst.SetReadDeadline(time.Now().Add(10 * time.Second))
+			n, from, err := dst.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("dir %c: packet %d never arrived: %v", dir, seq, err)
+			}
+			if from.String() != src.LocalAddr().String() {
+				t.Fatalf("dir %c: packet from %v, want %v", dir, from, src.LocalAddr())
+			}
+			if !bytes.Equal(buf[:n], payload(dir, seq)) {
+				t.Fatalf("dir %c: packet %d corrupted or out of order (got seq %d, %d bytes)",
+					dir, seq, binary.BigEndian.Uint32(buf), n)
+			}
+		}
+	}
+}
+
+func TestRelayBetweenClients(t *testing.T) {
+	for _, network := range []string{"udp", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			s := startServer(t, testConfig())
+			ua, pa := creds("alice")
+			ub, pb := creds("bob")
+			a := newClient(t, s, network, ua, pa)
+			b := newClient(t, s, "udp", ub, pb)
+			ra, err := a.Allocate()
+			if err != nil {
+				t.Fatalf("allocate a: %v", err)
+			}
+			defer ra.Close()
+			rb, err := b.Allocate()
+			if err != nil {
+				t.Fatalf("allocate b: %v", err)
+			}
+			defer rb.Close()
+			if got := ra.LocalAddr().(*net.UDPAddr).IP.String(); got != "127.0.0.1" {
+				t.Fatalf("relay address %s, want the PublicIP 127.0.0.1", got)
+			}
+			// Both sides must permit each other before data flows, or early packets are dropped.
+			if err := a.CreatePermission(rb.LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.CreatePermission(ra.LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+			stream(t, 'A', ra, rb)
+			stream(t, 'B', rb, ra)
+
+			// Counters are bumped after the socket call returns, so the receiver may be a hair ahead.
+			const want = 2 * relayPackets // each packet leaves one relay and enters the other
+			waitFor(t, "relay counters", func() bool {
+				st := s.Stats()
+				return st.PacketsToPeers >= want && st.PacketsFromPeers >= want
+			})
+			st := s.Stats()
+			if st.AllocationsActive != 2 || st.AllocationsTotal != 2 {
+				t.Errorf("allocations active/total = %d/%d, want 2/2", st.AllocationsActive, st.AllocationsTotal)
+			}
+			if st.PacketsToPeers != want || st.PacketsFromPeers != want {
+				t.Errorf("packets to/from peers = %d/%d, want %d", st.PacketsToPeers, st.PacketsFromPeers, want)
+			}
+			if st.BytesToPeers != want*relaySize || st.BytesFromPeers != want*relaySize {
+				t.Errorf("bytes to/from peers = %d/%d, want %d", st.BytesToPeers, st.BytesFromPeers, want*relaySize)
+			}
+		})
+	}
+}
+
+// A plain UDP socket on 127.0.0.1 plays the remote peer; AllowPeers opens loopback.
+func TestRelayToPlainPeer(t *testing.T) {
+	for _, network := range []string{"udp", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			s := startServer(t, testConfig())
+			u, p := creds("carol")
+			c := newClient(t, s, network, u, p)
+			relay, err := c.Allocate()
+			if err != nil {
+				t.Fatalf("allocate: %v", err)
+			}
+			defer relay.Close()
+			peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer peer.Close()
+			if err := c.CreatePermission(peer.LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+			stream(t, 'C', relay, peer)
+			stream(t, 'P', peer, relay)
+		})
+	}
+}
+
+func TestAuthRefused(t *testing.T) {
+	s := startServer(t, testConfig())
+	good, goodPass := creds("dave")
+	expired, expiredPass := Credentials(testSecret, "dave", time.Now().Add(-time.Minute))
+	otherSecret, otherPass := Credentials([]byte("another secret"), "dave", time.Now().Add(time.Hour))
+	tests := []struct {
+		name, user, pass string
+	}{
+		{"wrong password", good, goodPass + "x"},
+		{"expired", expired, expiredPass},
+		{"other secret", otherSecret, otherPass},
+		{"no expiry", "dave", goodPass},
+		{"signed expiry", "+" + good, goodPass},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := s.Stats().RefusedAuth
+			c := newClient(t, s, "udp", tt.user, tt.pass)
+			if relay, err := c.Allocate(); err == nil {
+				relay.Close()
+				t.Fatal("allocation succeeded with bad credentials")
+			}
+			if s.Stats().RefusedAuth <= before {
+				t.Error("RefusedAuth did not grow")
+			}
+		})
+	}
+	if st := s.Stats(); st.AllocationsTotal != 0 {
+		t.Errorf("AllocationsTotal = %d after refused logins", st.AllocationsTotal)
+	}
+}
+
+func TestDeniedPeers(t *testing.T) {
+	cfg := testConfig()
+	cfg.AllowPeers = nil
+	s := startServer(t, cfg)
+	u, p := creds("eve")
+	c := newClient(t, s, "udp", u, p)
+	relay, err := c.Allocate()
+	if err != nil {
+		t.Fatalf("allocate: %v", err)
+	}
+	defer relay.Close()
+	denied := []string{"127.0.0.1:9", "10.0.0.1:9", "169.254.169.254:80", "192.168.1.1:53", "[::ffff:10.0.0.1]:9"}
+	for _, addr := range denied {
+		if err := c.CreatePermission(net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr))); err == nil {
+			t.Errorf("CreatePermission(%s) succeeded, want refusal", addr)
+		}
+		if _, err := relay.WriteTo([]byte("x"), net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr))); err == nil {
+			t.Errorf("relay WriteTo(%s) succeeded, want refusal", addr)
+		}
+	}
+	// A public address is permitted (creating a permission sends nothing to it).
+	if err := c.CreatePermission(&net.UDPAddr{IP: net.IPv4(8, 8, 8, 8), Port: 53}); err != nil {
+		t.Errorf("CreatePermission(8.8.8.8): %v", err)
+	}
+	if got := s.Stats().RefusedPeer; got < uint64(len(denied)) {
+		t.Errorf("RefusedPeer = %d, want >= %d", got, len(denied))
+	}
+}
+
+func TestQuota(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxAllocations = 2
+	s := startServer(t, cfg)
+	// Distinct credentials (expiries) for the same user share the quota.
+	var relays []net.PacketConn
+	for i := range 2 {
+		u, p := Credentials(testSecret, "frank", time.Now().Add(time.Hour+time.Duration(i)*time.Second))
+		r, err := newClient(t, s, "udp", u, p).Allocate()
+		if err != nil {
+			t.Fatalf("allocation %d: %v", i, err)
+		}
+		relays = append(relays, r)
+	}
+	u, p := creds("frank")
+	if r, err := newClient(t, s, "udp", u, p).Allocate(); err == nil {
+		r.Close()
+		t.Fatal("third allocation succeeded over a quota of 2")
+	}
+	if s.Stats().RefusedQuota == 0 {
+		t.Error("RefusedQuota not counted")
+	}
+	// Another user is unaffected.
+	u2, p2 := creds("grace")
+	r2, err := newClient(t, s, "udp", u2, p2).Allocate()
+	if err != nil {
+		t.Fatalf("other user: %v", err)
+	}
+	r2.Close()
+
+	// Releasing one allocation (client sends Refresh lifetime 0) frees a slot.
+	relays[0].Close()
+	waitFor(t, "slot released", func() bool { return s.Stats().AllocationsActive == 1 })
+	r3, err := newClient(t, s, "udp", u, p).Allocate()
+	if err != nil {
+		t.Fatalf("allocation after release: %v", err)
+	}
+	r3.Close()
+	relays[1].Close()
+}
+
+// waitFor polls cond; it bounds a wait for asynchronous teardown, it does not assert timing.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting: %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestCloseLeavesNoGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	// The subtest's Cleanup closes the test clients too, so only leaks remain afterwards.
+	t.Run("serve", func(t *testing.T) {
+		s, err := New(testConfig())
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Allocations left open on purpose: Close must tear them down.
+		for i, network := range []string{"udp", "tcp"} {
+			u, p := creds(fmt.Sprint("leak", i))
+			if _, err := newClient(t, s, network, u, p).Allocate(); err != nil {
+				t.Fatalf("%s allocate: %v", network, err)
+			}
+		}
+		if got := s.Stats().AllocationsActive; got != 2 {
+			t.Fatalf("AllocationsActive = %d, want 2", got)
+		}
+		if len(serverGoroutines()) == 0 {
+			t.Fatal("serverGoroutines sees nothing while serving; its markers are stale")
+		}
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if got := s.Stats().AllocationsActive; got != 0 {
+			t.Errorf("AllocationsActive after Close = %d", got)
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("second Close: %v", err)
+		}
+	})
+	// Client-side goroutines (refresh timers of the abandoned allocations) are the test's own;
+	// only goroutines running server code count as leaks.
+	var leaked []string
+	deadline := time.Now().Add(10 * time.Second)
+	for leaked = serverGoroutines(); len(leaked) > 0 && time.Now().Before(deadline); leaked = serverGoroutines() {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(leaked) > 0 {
+		t.Fatalf("%d server goroutines left after Close:\n%s", len(leaked), strings.Join(leaked, "\n\n"))
+	}
+	if now := runtime.NumGoroutine(); now > before+clientTimersPerAllocation*2+1 {
+		t.Errorf("%d goroutines before, %d after", before, now)
+	}
+}
+
+// clientTimersPerAllocation is how many refresh timers pion's client keeps per allocation.
+const clientTimersPerAllocation = 3
+
+// serverGoroutines returns the stacks of goroutines executing TURN server code.
+func serverGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	var out []string
+	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
+		for _, marker := range []string{
+			"turn/v5.(*Server)", "turn/v5/internal/server.", "turn/v5/internal/allocation.",
+			"duet/internal/turn.(*Server)", "duet/internal/turn.(*relayConn)", "duet/internal/turn.(*trackingListener)",
+		} {
+			if strings.Contains(g, marker) {
+				out = append(out, g)
+				break
+			}
+		}
+	}
+	return out
+}
+
+func TestSTUNBinding(t *testing.T) {
+	s := startServer(t, testConfig())
+	for _, network := range []string{"udp", "tcp"} {
+		// Binding needs no credentials: browsers use it for server-reflexive candidates.
+		c := newClient(t, s, network, "", "")
+		mapped, err := c.SendBindingRequest()
+		if err != nil {
+			t.Fatalf("%s binding: %v", network, err)
+		}
+		if ua, ok := mapped.(*net.UDPAddr); !ok || !ua.IP.IsLoopback() || ua.Port == 0 {
+			t.Errorf("%s binding returned %v", network, mapped)
+		}
+	}
+}

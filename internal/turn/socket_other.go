@@ -1,0 +1,16 @@
+//go:build !linux
+
+package turn
+
+import "net"
+
+// setBuffers uses the portable setters; there is no way to read the granted size back here.
+func setBuffers(uc *net.UDPConn, size int) bufferResult {
+	if err := uc.SetReadBuffer(size); err != nil {
+		return bufferResult{err: err}
+	}
+	if err := uc.SetWriteBuffer(size); err != nil {
+		return bufferResult{err: err}
+	}
+	return bufferResult{rcv: size, snd: size}
+}

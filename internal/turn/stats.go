@@ -1,0 +1,46 @@
+package turn
+
+import "sync/atomic"
+
+// Stats is a snapshot of the server's counters.
+type Stats struct {
+	AllocationsActive int64  // relay sockets open now
+	AllocationsTotal  uint64 // relay sockets ever opened
+	RefusedAuth       uint64 // requests with bad, expired or malformed credentials
+	RefusedQuota      uint64 // allocations over the per-user quota
+	RefusedPeer       uint64 // CreatePermission/ChannelBind to a denied peer
+	DroppedToServer   uint64 // client packets aimed at the server's own non-relay ports
+	BytesToPeers      uint64 // payload bytes relayed client → peer
+	PacketsToPeers    uint64
+	BytesFromPeers    uint64 // payload bytes received from peers on relay sockets
+	PacketsFromPeers  uint64
+}
+
+// counters are the live atomics behind Stats; hot paths only do Add.
+type counters struct {
+	allocActive      atomic.Int64
+	allocTotal       atomic.Uint64
+	refusedAuth      atomic.Uint64
+	refusedQuota     atomic.Uint64
+	refusedPeer      atomic.Uint64
+	droppedToServer  atomic.Uint64
+	bytesToPeers     atomic.Uint64
+	packetsToPeers   atomic.Uint64
+	bytesFromPeers   atomic.Uint64
+	packetsFromPeers atomic.Uint64
+}
+
+func (c *counters) snapshot() Stats {
+	return Stats{
+		AllocationsActive: c.allocActive.Load(),
+		AllocationsTotal:  c.allocTotal.Load(),
+		RefusedAuth:       c.refusedAuth.Load(),
+		RefusedQuota:      c.refusedQuota.Load(),
+		RefusedPeer:       c.refusedPeer.Load(),
+		DroppedToServer:   c.droppedToServer.Load(),
+		BytesToPeers:      c.bytesToPeers.Load(),
+		PacketsToPeers:    c.packetsToPeers.Load(),
+		BytesFromPeers:    c.bytesFromPeers.Load(),
+		PacketsFromPeers:  c.packetsFromPeers.Load(),
+	}
+}
