@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -81,11 +82,16 @@ func static(files fs.FS) gin.HandlerFunc {
 	}
 }
 
+// accessLog logs each request at info level; Socket.IO's polling requests, many per call, at debug.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		log.Debug("http", "method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
+		level := slog.LevelInfo
+		if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") {
+			level = slog.LevelDebug
+		}
+		log.Log(c.Request.Context(), level, "http", "method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
 			"bytes", c.Writer.Size(), "duration", time.Since(start), "remote", c.ClientIP())
 	}
 }

@@ -95,3 +95,22 @@ func TestRequestHost(t *testing.T) {
 		}
 	}
 }
+
+func TestHSTSOnlyWithARealCertificate(t *testing.T) {
+	for _, hsts := range []bool{false, true} {
+		var logs strings.Builder
+		h := New(Config{
+			Files: fstest.MapFS{"index.html": {Data: []byte("x")}}, Signal: http.NotFoundHandler(), Metrics: http.NotFoundHandler(),
+			ICEServers: func(string) any { return nil }, Health: func() map[string]any { return nil },
+			HSTS: hsts, Logger: slog.New(slog.NewJSONHandler(&logs, nil)),
+		})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if got := w.Header().Get("Strict-Transport-Security") != ""; got != hsts {
+			t.Errorf("HSTS %v: header present = %v", hsts, got)
+		}
+		if !strings.Contains(logs.String(), `"msg":"http","method":"GET","path":"/","status":200`) {
+			t.Errorf("no access log line: %s", logs.String())
+		}
+	}
+}
