@@ -68,7 +68,10 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 		relayStats = relay.Stats
 	}
 
-	signaling := sig.New(cfg.Signal(log))
+	signaling, err := sig.New(cfg.Signal(log))
+	if err != nil {
+		return err
+	}
 	handler := web.New(web.Config{
 		Files:  client.Files,
 		Signal: signaling.Handler(),

@@ -24,7 +24,9 @@ type Config struct {
 	// AllowedOrigins lists the page origins (https://host[:port]) allowed to connect besides the
 	// server's own; "*" allows any.
 	AllowedOrigins []string
-	Logger         *slog.Logger
+	// Hub makes the room table; nil is the in-memory one of a single node.
+	Hub    NewHub
+	Logger *slog.Logger
 }
 
 // DefaultConfig detects a lost peer within 20 s, where Socket.IO's defaults take 45 s.
@@ -32,22 +34,21 @@ func DefaultConfig() Config {
 	return Config{PingInterval: 10 * time.Second, PingTimeout: 10 * time.Second, Limits: DefaultLimits(), Logger: slog.Default()}
 }
 
-// Server is the Socket.IO endpoint and the room table behind it.
+// Server is the Socket.IO endpoint in front of the room hub.
 type Server struct {
 	io       *socket.Server
 	http     http.Handler
 	log      *slog.Logger
 	guard    *guard
+	hub      Hub
 	counters counters
 
-	// mu orders every room change with the events it causes, so a peer never sees them out of order.
 	mu      sync.RWMutex
-	rooms   *room.Rooms
-	sockets map[room.Member]*socket.Socket
+	sockets map[room.Member]*socket.Socket // the sockets connected to this node
 }
 
 // New creates the signaling server; mount Handler at /socket.io/.
-func New(cfg Config) *Server {
+func New(cfg Config) (*Server, error) {
 	opts := socket.DefaultServerOptions()
 	opts.SetServeClient(false)
 	opts.SetParser(rawParser{})
@@ -58,9 +59,17 @@ func New(cfg Config) *Server {
 	s := &Server{
 		log:     cfg.Logger,
 		guard:   newGuard(cfg.Limits, cfg.AllowedOrigins),
-		rooms:   room.New(),
 		sockets: map[room.Member]*socket.Socket{},
 	}
+	newHub := cfg.Hub
+	if newHub == nil {
+		newHub = NewMemoryHub
+	}
+	hub, err := newHub(s.apply)
+	if err != nil {
+		return nil, err
+	}
+	s.hub = hub
 	opts.SetAllowRequest(func(ctx *types.HttpContext) error {
 		err := s.guard.admit(ctx.Request())
 		if err != nil {
@@ -72,14 +81,19 @@ func New(cfg Config) *Server {
 	s.io = socket.NewServer(nil, opts)
 	s.http = s.io.ServeHandler(nil)
 	s.io.On("connection", func(args ...any) { s.connected(args[0].(*socket.Socket)) })
-	return s
+	return s, nil
 }
 
 // Handler serves the Socket.IO transports (polling and websocket).
 func (s *Server) Handler() http.Handler { return s.http }
 
-// Close disconnects every client.
-func (s *Server) Close() { s.io.Close(nil) }
+// Close disconnects every client, then lets go of the hub.
+func (s *Server) Close() {
+	s.io.Close(nil)
+	if err := s.hub.Close(); err != nil {
+		s.log.Warn("closing the room hub", "err", err)
+	}
+}
 
 func (s *Server) connected(c *socket.Socket) {
 	id := room.Member(c.Id())
@@ -95,25 +109,29 @@ func (s *Server) connected(c *socket.Socket) {
 	c.On("message", func(args ...any) { s.message(c, args) })
 	c.On("disconnect", func(...any) {
 		s.guard.closed(ip)
-		s.disconnected(c)
+		s.hub.Disconnect(id)
+		s.mu.Lock()
+		delete(s.sockets, id)
+		s.mu.Unlock()
+		s.counters.connected.Add(-1)
 	})
 }
 
-// screen drops events over the IP's rate (telling the client once per flood) and refuses unknown ones.
+// screen drops events over the IP's rate, telling the client at most once a second so that a flood
+// does not turn into a flood of refusals, and refuses unknown events.
 func (s *Server) screen(c *socket.Socket, ip string) socket.SocketMiddleware {
-	flooding := false // only touched from c's own event queue
+	var warned time.Time // only touched from c's own event queue
 	return func(event []any, next func(error)) {
 		name, _ := event[0].(string)
 		if !s.guard.event(ip) {
 			s.counters.limited.Add(1)
-			if !flooding {
+			if now := time.Now(); now.Sub(warned) >= time.Second {
+				warned = now
 				s.refused(c, refuse(name, "rate_limited", "too many events from your address; this one and the next ones are dropped for a while"))
 			}
-			flooding = true
 			next(errRateLimited)
 			return
 		}
-		flooding = false
 		if name != "join" && name != "leave" && name != "message" {
 			s.refused(c, refuse(name, "unknown_event", "duet understands join, leave and message"))
 			next(errUnknownEvent)
@@ -125,48 +143,34 @@ func (s *Server) screen(c *socket.Socket, ip string) socket.SocketMiddleware {
 
 func (s *Server) join(c *socket.Socket, args []any) {
 	name, r := roomArg("join", args)
+	if r == nil {
+		switch err := s.hub.Join(name, room.Member(c.Id())); {
+		case errors.Is(err, room.ErrInOtherRoom):
+			r = refuse("join", "in_other_room", "leave your current room before joining %q", name)
+		case errors.Is(err, room.ErrAlreadyJoined):
+			r = refuse("join", "already_joined", "you are already in room %q", name)
+		case err != nil:
+			r = unavailable("join", err)
+		}
+	}
 	if r != nil {
 		s.refused(c, r)
-		return
-	}
-	id := room.Member(c.Id())
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	peer, err := s.rooms.Join(name, id)
-	switch {
-	case errors.Is(err, room.ErrFull):
-		s.counters.fulls.Add(1)
-		c.Emit("full", name, string(id))
-	case errors.Is(err, room.ErrInOtherRoom):
-		s.refused(c, refuse("join", "in_other_room", "leave your current room before joining %q", name))
-	case errors.Is(err, room.ErrAlreadyJoined):
-		s.refused(c, refuse("join", "already_joined", "you are already in room %q", name))
-	default:
-		s.counters.joins.Add(1)
-		c.Emit("joined", name, string(id))
-		if p := s.sockets[peer]; p != nil {
-			p.Emit("other_joined", name, string(id))
-			p.Emit("otherjoin", name, string(id)) // the name classic demo clients listen for
-		}
 	}
 }
 
 func (s *Server) leave(c *socket.Socket, args []any) {
 	name, r := roomArg("leave", args)
+	if r == nil {
+		switch err := s.hub.Leave(name, room.Member(c.Id())); {
+		case errors.Is(err, room.ErrNotInRoom):
+			r = refuse("leave", "not_in_room", "you are not in room %q", name)
+		case err != nil:
+			r = unavailable("leave", err)
+		}
+	}
 	if r != nil {
 		s.refused(c, r)
-		return
 	}
-	id := room.Member(c.Id())
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	peer, err := s.rooms.Leave(name, id)
-	if err != nil {
-		s.refused(c, refuse("leave", "not_in_room", "you are not in room %q", name))
-		return
-	}
-	c.Emit("leaved", name, string(id))
-	s.bye(name, peer, id)
 }
 
 func (s *Server) message(c *socket.Socket, args []any) {
@@ -174,7 +178,12 @@ func (s *Server) message(c *socket.Socket, args []any) {
 	if r == nil {
 		var data json.RawMessage
 		if data, r = payloadArg("message", args); r == nil {
-			r = s.relay(c, name, data)
+			switch err := s.hub.Relay(name, room.Member(c.Id()), data); {
+			case errors.Is(err, room.ErrNotInRoom):
+				r = refuse("message", "not_in_room", "you are not in room %q", name)
+			case err != nil:
+				r = unavailable("message", err)
+			}
 		}
 	}
 	if r != nil {
@@ -182,39 +191,51 @@ func (s *Server) message(c *socket.Socket, args []any) {
 	}
 }
 
-// relay sends data to the other member of room, under the read lock so that it cannot overtake a bye.
-func (s *Server) relay(c *socket.Socket, name string, data json.RawMessage) *refusal {
+func unavailable(event string, err error) *refusal {
+	return refuse(event, "unavailable", "the server cannot reach its room store right now (%v); try again shortly", err)
+}
+
+// apply turns a change of the room table into protocol events for the members on this node. Each
+// change is counted once: on the node of the member the event is delivered to.
+func (s *Server) apply(o Outcome) {
+	name, member := o.Room, string(o.Member)
+	switch o.Kind {
+	case Joined:
+		if s.emit(o.Member, "joined", name, member) {
+			s.counters.joins.Add(1)
+		}
+		if o.Peer != "" {
+			s.emit(o.Peer, "other_joined", name, member)
+			s.emit(o.Peer, "otherjoin", name, member) // the name classic demo clients listen for
+		}
+	case Full:
+		if s.emit(o.Member, "full", name, member) {
+			s.counters.fulls.Add(1)
+		}
+	case Left, Gone:
+		if o.Kind == Left {
+			s.emit(o.Member, "leaved", name, member)
+		}
+		if o.Peer != "" && s.emit(o.Peer, "bye", name, member) {
+			s.counters.byes.Add(1)
+		}
+	case Relayed:
+		if s.emit(o.Peer, "message", name, o.Data) {
+			s.counters.relayed.Add(1)
+		}
+	}
+}
+
+// emit sends an event to m if m is connected to this node.
+func (s *Server) emit(m room.Member, event string, args ...any) bool {
 	s.mu.RLock()
-	defer s.mu.RUnlock()
-	peer, err := s.rooms.Peer(name, room.Member(c.Id()))
-	if err != nil {
-		return refuse("message", "not_in_room", "you are not in room %q", name)
+	c := s.sockets[m]
+	s.mu.RUnlock()
+	if c == nil {
+		return false
 	}
-	// Alone in the room: a candidate trickled after the peer left has nobody to reach, which is no error.
-	if p := s.sockets[peer]; p != nil {
-		p.Emit("message", name, data)
-		s.counters.relayed.Add(1)
-	}
-	return nil
-}
-
-func (s *Server) disconnected(c *socket.Socket) {
-	id := room.Member(c.Id())
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.sockets, id)
-	s.counters.connected.Add(-1)
-	if name, peer, ok := s.rooms.LeaveAll(id); ok {
-		s.bye(name, peer, id)
-	}
-}
-
-// bye tells peer (if any) that gone left room; the caller holds mu.
-func (s *Server) bye(name string, peer, gone room.Member) {
-	if p := s.sockets[peer]; p != nil {
-		s.counters.byes.Add(1)
-		p.Emit("bye", name, string(gone))
-	}
+	c.Emit(event, args...)
+	return true
 }
 
 func (s *Server) refused(c *socket.Socket, r *refusal) {

@@ -27,7 +27,10 @@ func startServer(t *testing.T, tune ...func(*Config)) (*Server, string) {
 	for _, f := range tune {
 		f(&cfg)
 	}
-	s := New(cfg)
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", s.Handler())
 	ts := httptest.NewUnstartedServer(mux)

@@ -26,12 +26,9 @@ type counters struct {
 
 // Stats returns the current counters and room occupancy.
 func (s *Server) Stats() Stats {
-	s.mu.RLock()
-	occ := s.rooms.Occupancy()
-	s.mu.RUnlock()
 	return Stats{
 		Connected: s.counters.connected.Load(),
-		Rooms:     occ,
+		Rooms:     s.hub.Occupancy(),
 		Joins:     s.counters.joins.Load(),
 		Fulls:     s.counters.fulls.Load(),
 		Byes:      s.counters.byes.Load(),

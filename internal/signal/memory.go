@@ -1,0 +1,78 @@
+package signal
+
+import (
+	"encoding/json"
+	"errors"
+	"sync"
+
+	"duet/internal/room"
+)
+
+// memoryHub is the single-node hub: the room table in this process.
+type memoryHub struct {
+	apply Apply
+	// mu orders every change with the delivery of its events, so a member never sees them out of
+	// order; relays take it shared, so they cannot overtake a bye yet run in parallel.
+	mu    sync.RWMutex
+	rooms *room.Rooms
+}
+
+// NewMemoryHub is the default hub.
+func NewMemoryHub(apply Apply) (Hub, error) {
+	return &memoryHub{apply: apply, rooms: room.New()}, nil
+}
+
+func (h *memoryHub) Join(name string, m room.Member) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	peer, err := h.rooms.Join(name, m)
+	switch {
+	case errors.Is(err, room.ErrFull):
+		h.apply(Outcome{Kind: Full, Room: name, Member: m})
+	case err != nil:
+		return err
+	default:
+		h.apply(Outcome{Kind: Joined, Room: name, Member: m, Peer: peer})
+	}
+	return nil
+}
+
+func (h *memoryHub) Leave(name string, m room.Member) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	peer, err := h.rooms.Leave(name, m)
+	if err != nil {
+		return err
+	}
+	h.apply(Outcome{Kind: Left, Room: name, Member: m, Peer: peer})
+	return nil
+}
+
+func (h *memoryHub) Disconnect(m room.Member) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if name, peer, ok := h.rooms.LeaveAll(m); ok {
+		h.apply(Outcome{Kind: Gone, Room: name, Member: m, Peer: peer})
+	}
+}
+
+func (h *memoryHub) Relay(name string, from room.Member, data json.RawMessage) error {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	peer, err := h.rooms.Peer(name, from)
+	if err != nil {
+		return err
+	}
+	if peer != "" {
+		h.apply(Outcome{Kind: Relayed, Room: name, Member: from, Peer: peer, Data: data})
+	}
+	return nil
+}
+
+func (h *memoryHub) Occupancy() [room.Capacity + 1]int {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.rooms.Occupancy()
+}
+
+func (h *memoryHub) Close() error { return nil }
