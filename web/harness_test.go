@@ -1,0 +1,429 @@
+package web_test
+
+// The harness: builds duet once, runs it on loopback ports of its own, and drives headless Chromium pages against it.
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+const (
+	chromiumPath = "/usr/bin/chromium"
+	// Generous: two browsers encode and decode video on a 2-core machine, under -race.
+	waitTimeout = 20 * time.Second
+)
+
+var duetBinary string
+
+func TestMain(m *testing.M) {
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	dir, err := os.MkdirTemp("", "duet-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: temp dir:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	root, err := moduleRoot()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: cannot find the module root:", err)
+		return 1
+	}
+	duetBinary = filepath.Join(dir, "duet")
+	build := exec.Command("go", "build", "-o", duetBinary, "duet/cmd/duet")
+	build.Dir = root
+	build.Env = os.Environ()
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: building duet failed (is web/vendor there? run `make build`): %v\n%s", err, out)
+		return 1
+	}
+	return m.Run()
+}
+
+func moduleRoot() (string, error) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err == nil {
+		if gomod := strings.TrimSpace(string(out)); gomod != "" && gomod != os.DevNull {
+			return filepath.Dir(gomod), nil
+		}
+	}
+	abs, err := filepath.Abs("..")
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(abs, "go.mod")); err != nil {
+		return "", fmt.Errorf("no go.mod in %s", abs)
+	}
+	return abs, nil
+}
+
+// ---- the server ----
+
+type server struct {
+	t        *testing.T
+	httpPort int
+	turnPort int
+	secret   string
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+	logs *lockedBuffer
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startServer runs duet with its HTTPS listener and embedded TURN relay on free loopback ports, and stops it when the test ends.
+func startServer(t *testing.T) *server {
+	t.Helper()
+	s := &server{
+		t:        t,
+		httpPort: freeTCPPort(t),
+		turnPort: freeTURNPort(t),
+		secret:   "e2e-secret",
+		logs:     &lockedBuffer{},
+	}
+	t.Cleanup(func() {
+		s.stop()
+		if t.Failed() {
+			t.Logf("duet logs:\n%s", s.logs.String())
+		}
+	})
+	s.start()
+	return s
+}
+
+func (s *server) start() {
+	s.t.Helper()
+	cmd := exec.Command(duetBinary,
+		"--listen", fmt.Sprintf("127.0.0.1:%d", s.httpPort),
+		"--turn-listen", fmt.Sprintf("127.0.0.1:%d", s.turnPort),
+		"--public-ip", "127.0.0.1",
+		"--turn-allow-peer", "127.0.0.0/8",
+		"--turn-secret", s.secret,
+		// Debug logs cost nothing here: they are shown only when a test fails.
+		"--log-level", "debug",
+	)
+	cmd.Stdout = s.logs
+	cmd.Stderr = s.logs
+	if err := cmd.Start(); err != nil {
+		s.t.Fatalf("starting duet: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	s.waitHealthy(done)
+}
+
+func (s *server) waitHealthy(done chan struct{}) {
+	s.t.Helper()
+	client := &http.Client{
+		Timeout:   2 * time.Second,
+		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
+	}
+	defer client.CloseIdleConnections()
+	deadline := time.Now().Add(waitTimeout)
+	for {
+		select {
+		case <-done:
+			s.t.Fatalf("duet exited before it was healthy; logs:\n%s", s.logs.String())
+		default:
+		}
+		resp, err := client.Get(s.baseURL("127.0.0.1") + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("duet was not healthy within %v (last error %v); logs:\n%s", waitTimeout, err, s.logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// stop kills the server outright, as a crash would, and waits for the process to be gone.
+func (s *server) stop() {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.t.Errorf("duet did not exit after SIGKILL")
+	}
+}
+
+func (s *server) baseURL(host string) string {
+	return fmt.Sprintf("https://%s:%d", host, s.httpPort)
+}
+
+// roomURL is on localhost, so getUserMedia sees a secure context.
+func (s *server) roomURL(room string, extra url.Values) string {
+	q := url.Values{"room": {room}}
+	for k, v := range extra {
+		q[k] = v
+	}
+	return s.baseURL("localhost") + "/room.html?" + q.Encode()
+}
+
+func freeTCPPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// freeTURNPort finds a port free for both UDP and TCP, since the relay listens on both.
+func freeTURNPort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		u, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("free udp port: %v", err)
+		}
+		port := u.LocalAddr().(*net.UDPAddr).Port
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		u.Close()
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
+	}
+	t.Fatal("no port free for both UDP and TCP")
+	return 0
+}
+
+// ---- the browser ----
+
+// newBrowser starts a headless Chromium of its own (fresh profile) and closes it when the test ends.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
+	if _, err := os.Stat(chromiumPath); err != nil {
+		t.Fatalf("Chromium is required for the end-to-end tests but %s is missing (%v); install it with `make test-deps` (apt-get install chromium)", chromiumPath, err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.Flag("headless", true),
+		chromedp.Flag("no-sandbox", true),
+		chromedp.Flag("use-fake-device-for-media-stream", true),
+		chromedp.Flag("use-fake-ui-for-media-stream", true),
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("no-first-run", true),
+		// duet's certificate is self-signed. use-fake-ui-for-media-stream also answers getDisplayMedia with a fake screen.
+		chromedp.Flag("ignore-certificate-errors", true),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelBrowser()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return bctx
+}
+
+// tab is one tab of a browser.
+type tab struct {
+	t      *testing.T
+	name   string
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newPage(t *testing.T, browser context.Context, name string) *tab {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(browser)
+	p := &tab{t: t, name: name, ctx: ctx, cancel: cancel}
+	t.Cleanup(cancel)
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument,
+		page.AddScriptToEvaluateOnNewDocumentParams{Source: recordTracksJS}); err != nil {
+		t.Fatalf("%s: opening a tab: %v", name, err)
+	}
+	return p
+}
+
+// recordTracksJS keeps every track the page captures, so a test can check that the camera was really released,
+// and every Content-Security-Policy violation, since duet serves its pages with a strict policy.
+const recordTracksJS = `(() => {
+	window.__cspViolations = [];
+	window.__consoleLog = [];
+	for (const level of ['warn', 'error']) {
+		const orig = console[level].bind(console);
+		console[level] = (...args) => {
+			window.__consoleLog.push(level + ': ' + args.map((a) => (a && a.message) || String(a)).join(' ').slice(0, 300));
+			if (window.__consoleLog.length > 20) window.__consoleLog.shift();
+			orig(...args);
+		};
+	}
+	document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
+	const md = navigator.mediaDevices;
+	if (!md) return;
+	window.__capturedTracks = [];
+	for (const name of ['getUserMedia', 'getDisplayMedia']) {
+		const orig = md[name] && md[name].bind(md);
+		if (!orig) continue;
+		md[name] = async (...args) => {
+			const stream = await orig(...args);
+			window.__capturedTracks.push(...stream.getTracks());
+			return stream;
+		};
+	}
+})();`
+
+// close closes the tab without any goodbye from the page, as a user closing it would.
+func (p *tab) close() {
+	p.cancel()
+}
+
+func (p *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, waitTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		p.t.Fatalf("%s: %s: %v%s", p.name, what, err, p.debug())
+	}
+}
+
+func (p *tab) open(u string) {
+	p.t.Helper()
+	p.do("open "+u, chromedp.Navigate(u), chromedp.WaitVisible(chromedp.ID("connserver")))
+	// The module has loaded once the test hook exists.
+	p.waitFor("page script loaded", `!!window.duet`)
+}
+
+func (p *tab) click(id string) {
+	p.t.Helper()
+	p.do("click #"+id, chromedp.WaitEnabled(chromedp.ID(id)), chromedp.Click(chromedp.ID(id)))
+}
+
+// eval runs a JavaScript expression (promises awaited) and decodes its value.
+func evalJS[T any](p *tab, expr string) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, waitTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("%s: evaluating %q: %v%s", p.name, expr, err, p.debug())
+	}
+	return v
+}
+
+// waitFor polls a JavaScript predicate (promises awaited) until it is truthy.
+func (p *tab) waitFor(what, predicate string) {
+	p.t.Helper()
+	start := time.Now()
+	if err := p.poll(predicate, waitTimeout); err != nil {
+		p.t.Fatalf("%s: waiting for %s: %v%s", p.name, what, err, p.debug())
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		p.t.Logf("%s: %s took %v", p.name, what, d.Round(100*time.Millisecond))
+	}
+}
+
+func (p *tab) poll(predicate string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	fn := fmt.Sprintf(`async () => { try { return !!(await (%s)); } catch (e) { return false; } }`, predicate)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return chromedp.ErrPollingTimeout
+		}
+		ctx, cancel := context.WithTimeout(p.ctx, left+5*time.Second)
+		_, err := chromedp.Run(ctx, chromedp.PollFunction[bool](fn,
+			chromedp.WithPollingInterval(250*time.Millisecond),
+			chromedp.WithPollingTimeout(left)))
+		cancel()
+		if err == nil || errors.Is(err, chromedp.ErrPollingTimeout) || p.ctx.Err() != nil {
+			return err
+		}
+		// The page navigated under the poll (its JavaScript context went away): poll the new page.
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (p *tab) state() string {
+	p.t.Helper()
+	return evalJS[string](p, `document.getElementById('state').textContent`)
+}
+
+func (p *tab) waitState(want string) {
+	p.t.Helper()
+	p.waitFor("#state "+want, fmt.Sprintf(`document.getElementById('state').textContent === %q`, want))
+}
+
+// debug describes what the page shows, for failure messages.
+func (p *tab) debug() string {
+	ctx, cancel := context.WithTimeout(p.ctx, 3*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const t = (id) => { const e = document.getElementById(id); return e ? e.textContent : '(none)'; };
+		const pc = window.duet && window.duet.pc();
+		return 'state=' + t('state') + ' notice=' + JSON.stringify(t('notice')) +
+			' pc=' + (pc ? pc.connectionState + '/' + pc.signalingState : 'none') +
+			' socket=' + (window.duet ? (window.duet.connected() ? 'connected' : 'disconnected') : '?') +
+			' console=' + JSON.stringify(window.__consoleLog || []);
+	})()`))
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return ""
+		}
+		return fmt.Sprintf(" (page state unavailable: %v)", err)
+	}
+	return " [" + v + "]"
+}
