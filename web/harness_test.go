@@ -84,6 +84,8 @@ type server struct {
 	turnPort int
 	secret   string
 
+	args []string // extra flags, after the defaults so they win
+
 	mu   sync.Mutex
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -108,13 +110,14 @@ func (b *lockedBuffer) String() string {
 }
 
 // startServer runs duet with its HTTPS listener and embedded TURN relay on free loopback ports, and stops it when the test ends.
-func startServer(t *testing.T) *server {
+func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
 	s := &server{
 		t:        t,
 		httpPort: freeTCPPort(t),
 		turnPort: freeTURNPort(t),
 		secret:   "e2e-secret",
+		args:     args,
 		logs:     &lockedBuffer{},
 	}
 	t.Cleanup(func() {
@@ -129,7 +132,7 @@ func startServer(t *testing.T) *server {
 
 func (s *server) start() {
 	s.t.Helper()
-	cmd := exec.Command(duetBinary,
+	cmd := exec.Command(duetBinary, append([]string{
 		"--listen", fmt.Sprintf("127.0.0.1:%d", s.httpPort),
 		"--turn-listen", fmt.Sprintf("127.0.0.1:%d", s.turnPort),
 		"--public-ip", "127.0.0.1",
@@ -137,7 +140,7 @@ func (s *server) start() {
 		"--turn-secret", s.secret,
 		// Debug logs cost nothing here: they are shown only when a test fails.
 		"--log-level", "debug",
-	)
+	}, s.args...)...)
 	cmd.Stdout = s.logs
 	cmd.Stderr = s.logs
 	if err := cmd.Start(); err != nil {
