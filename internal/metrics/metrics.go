@@ -13,10 +13,12 @@ import (
 	"duet/internal/turn"
 )
 
-// Sources are the snapshots a scrape reads; TURN is nil when the embedded relay is off.
+// Sources are the snapshots a scrape reads; TURN is nil when the embedded relay is off, Redis nil
+// when rooms are kept in memory.
 type Sources struct {
 	Signal func() signal.Stats
 	TURN   func() turn.Stats
+	Redis  func() error
 }
 
 // Handler serves the metrics, with Go runtime and process metrics.
@@ -44,8 +46,9 @@ var (
 	turnRefused  = desc("turn_refused_total", "TURN requests refused.", "reason")
 	turnBytes    = desc("turn_relayed_bytes_total", "Payload bytes relayed.", "direction")
 	turnPackets  = desc("turn_relayed_packets_total", "Packets relayed.", "direction")
+	redisUpDesc  = desc("redis_up", "1 when the shared room store (Redis) is reachable and this node registered in it.")
 	descriptions = []*prometheus.Desc{socketsDesc, roomsDesc, joinsDesc, fullsDesc, byesDesc, relayedDesc,
-		refusedDesc, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets}
+		refusedDesc, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets, redisUpDesc}
 )
 
 // collector reads one snapshot of each source per scrape, so the values of a scrape agree.
@@ -75,6 +78,13 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(relayedDesc, s.Relayed)
 	counter(refusedDesc, s.Refused)
 	counter(limitedDesc, s.Limited)
+	if c.src.Redis != nil {
+		up := 0.0
+		if c.src.Redis() == nil {
+			up = 1
+		}
+		gauge(redisUpDesc, up)
+	}
 	if c.src.TURN == nil {
 		return
 	}

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"errors"
 	"io"
 	"net/http/httptest"
 	"strings"
@@ -23,14 +24,16 @@ func TestHandler(t *testing.T) {
 		want  []string
 		avoid []string
 	}{
-		{"with the relay", Sources{Signal: sig, TURN: relay}, []string{
+		{"with the relay and a reachable Redis", Sources{Signal: sig, TURN: relay, Redis: func() error { return nil }}, []string{
+			"duet_redis_up 1",
 			"duet_sockets_connected 3", `duet_rooms{occupancy="1"} 1`, `duet_rooms{occupancy="2"} 2`,
 			"duet_joins_total 5", "duet_fulls_total 1", "duet_byes_total 2", "duet_messages_relayed_total 40",
 			"duet_events_refused_total 4", "duet_limited_total 6", "duet_turn_allocations 2", "duet_turn_allocations_total 9",
 			`duet_turn_refused_total{reason="quota"} 2`, `duet_turn_relayed_bytes_total{direction="from_peer"} 2000`,
 			`duet_turn_relayed_packets_total{direction="to_peer"} 10`, "go_goroutines ", "process_resident_memory_bytes ",
 		}, nil},
-		{"without the relay", Sources{Signal: sig}, []string{"duet_joins_total 5"}, []string{"duet_turn_"}},
+		{"without the relay, Redis down", Sources{Signal: sig, Redis: func() error { return errors.New("down") }}, []string{"duet_joins_total 5", "duet_redis_up 0"}, []string{"duet_turn_"}},
+		{"in memory", Sources{Signal: sig}, []string{"duet_joins_total 5"}, []string{"duet_redis_up"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
