@@ -33,3 +33,8 @@ test: build test-deps vet
 
 clean:
 	rm -rf bin web/vendor node_modules
+
+# The benchmark suite against Node socket.io and coturn (BENCHMARKS.md); about 10 minutes.
+.PHONY: bench
+bench:
+	bash scripts/bench.sh

@@ -21,8 +21,10 @@ import (
 
 	"duet/internal/acme"
 	"duet/internal/certs"
+	"duet/internal/check"
 	"duet/internal/config"
 	"duet/internal/metrics"
+	"duet/internal/redishub"
 	sig "duet/internal/signal"
 	"duet/internal/turn"
 	"duet/internal/web"
@@ -32,6 +34,11 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == "check" { // duet check URL: test a deployment from outside
+		code := check.Main(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	if err := run(ctx, os.Args[1:], os.Environ(), os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "duet:", err)
 		os.Exit(1)
@@ -68,7 +75,17 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 		relayStats = relay.Stats
 	}
 
-	signaling, err := sig.New(cfg.Signal(log))
+	sigConfig := cfg.Signal(log)
+	var redisHealth func() error
+	if cfg.RedisURL != "" {
+		shared, err := redishub.New(redishub.Config{URL: cfg.RedisURL, Logger: log.With("component", "redis")})
+		if err != nil {
+			return err
+		}
+		redishub.DriverLogs(log)
+		sigConfig.Hub, redisHealth = shared.Open, shared.Healthy
+	}
+	signaling, err := sig.New(sigConfig)
 	if err != nil {
 		return err
 	}
@@ -79,9 +96,9 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 			return turnConfig.ICEServers(host, rand.Text(), time.Now())
 		},
 		Health: func() map[string]any {
-			return map[string]any{"signal": "ok", "turn": relayHealth(relay, turnConfig)}
+			return map[string]any{"signal": "ok", "turn": relayHealth(relay, turnConfig), "rooms": roomsHealth(redisHealth)}
 		},
-		Metrics: metrics.Handler(metrics.Sources{Signal: signaling.Stats, TURN: relayStats}),
+		Metrics: metrics.Handler(metrics.Sources{Signal: signaling.Stats, TURN: relayStats, Redis: redisHealth}),
 		HSTS:    !selfSigned,
 		Logger:  log.With("component", "http"),
 	})
@@ -162,6 +179,18 @@ func certificates(cfg config.Config, log *slog.Logger) (tlsConfig *tls.Config, p
 		MaxHeaderBytes:    16 << 10,
 	}
 	return m.TLSConfig(), plain, false, nil
+}
+
+// roomsHealth says where rooms are kept and whether that store answers.
+func roomsHealth(redis func() error) string {
+	switch {
+	case redis == nil:
+		return "memory"
+	case redis() != nil:
+		return "redis down: " + redis().Error()
+	default:
+		return "redis ok"
+	}
 }
 
 // relayHealth says whether the embedded relay runs, or which external one is handed out.
