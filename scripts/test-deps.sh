@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real tools the tests drive and check duet with, only when they are missing: headless
-# Chromium, coturn's client, shellcheck and systemd-analyze.
+# Chromium, coturn's client, shellcheck, systemd-analyze, redis-server and haproxy.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
@@ -8,6 +8,8 @@ command -v turnutils_uclient >/dev/null 2>&1 || missing+=(coturn)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 echo "installing test dependencies: ${missing[*]}"
 sudo=""

@@ -1,0 +1,251 @@
+package redishub_test
+
+import (
+	"bufio"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"duet/internal/redishub"
+	"duet/internal/room"
+	"duet/internal/signal"
+)
+
+// TestMain doubles as a duet node in a child process, so a test can SIGKILL a node for real.
+func TestMain(m *testing.M) {
+	if url := os.Getenv("REDISHUB_HELPER_URL"); url != "" {
+		os.Exit(helperNode(url, os.Getenv("REDISHUB_HELPER_ROOM"), os.Getenv("REDISHUB_HELPER_MEMBER")))
+	}
+	redishub.DriverLogs(slog.New(slog.DiscardHandler))
+	os.Exit(m.Run())
+}
+
+// Short intervals for tests: a crashed node's peers get bye within TTL + Heartbeat + OpTimeout.
+func testConfig(url string) redishub.Config {
+	return redishub.Config{URL: url, Heartbeat: 100 * time.Millisecond, TTL: 400 * time.Millisecond, OpTimeout: time.Second}
+}
+
+// helperNode joins member to room on a fresh node, says "joined" once Redis confirms, and waits to
+// be killed.
+func helperNode(url, name, member string) int {
+	joined := make(chan struct{}, 1)
+	h, err := redishub.New(testConfig(url))
+	if err == nil {
+		_, err = h.Open(func(o signal.Outcome) {
+			if o.Kind == signal.Joined && o.Member == room.Member(member) {
+				joined <- struct{}{}
+			}
+		})
+	}
+	if err == nil {
+		err = h.Join(name, room.Member(member))
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper:", err)
+		return 1
+	}
+	<-joined
+	fmt.Println("joined")
+	select {}
+}
+
+// redisServer is a redis-server of the test's own on a free loopback port, without persistence.
+type redisServer struct {
+	t    *testing.T
+	port int
+	dir  string
+	cmd  *exec.Cmd
+}
+
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatal("redis-server is not installed: these tests need Debian's redis-server (apt-get install redis-server; `make test` installs it through scripts/test-deps.sh)")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	r := &redisServer{t: t, port: port, dir: t.TempDir()}
+	r.start()
+	t.Cleanup(r.stop)
+	return r
+}
+
+func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
+
+func (r *redisServer) start() {
+	r.t.Helper()
+	log, err := os.Create(filepath.Join(r.dir, "redis.log"))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer log.Close()
+	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir)
+	r.cmd.Stdout, r.cmd.Stderr = log, log
+	if err := r.cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if ping(r.port) == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			out, _ := os.ReadFile(log.Name())
+			r.t.Fatalf("redis-server on port %d did not answer PING:\n%s", r.port, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// kill stops redis-server at once, losing its data, as a crash would.
+func (r *redisServer) kill() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Signal(syscall.SIGKILL)
+	_ = r.cmd.Wait()
+	r.cmd = nil
+}
+
+func (r *redisServer) stop() { r.kill() }
+
+func ping(port int) error {
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") {
+		return fmt.Errorf("PING answered %q", line)
+	}
+	return nil
+}
+
+// recorder collects the outcomes one node's apply receives.
+type recorder struct{ ch chan signal.Outcome }
+
+func newRecorder() *recorder { return &recorder{ch: make(chan signal.Outcome, 4096)} }
+
+func (r *recorder) apply(o signal.Outcome) { r.ch <- o }
+
+func out(k signal.Kind, name string, m, peer room.Member, data string) signal.Outcome {
+	return signal.Outcome{Kind: k, Room: name, Member: m, Peer: peer, Data: []byte(data)}
+}
+
+func same(a, b signal.Outcome) bool {
+	return a.Kind == b.Kind && a.Room == b.Room && a.Member == b.Member && a.Peer == b.Peer && string(a.Data) == string(b.Data)
+}
+
+// expect takes the next outcomes and checks them, in order.
+func (r *recorder) expect(t *testing.T, node string, want ...signal.Outcome) {
+	t.Helper()
+	for _, w := range want {
+		select {
+		case o := <-r.ch:
+			if !same(o, w) {
+				t.Fatalf("node %s: outcome %s, want %s", node, show(o), show(w))
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("node %s: no outcome, want %s", node, show(w))
+		}
+	}
+}
+
+// quiet checks that no outcome arrives for a moment.
+func (r *recorder) quiet(t *testing.T, node string) {
+	t.Helper()
+	select {
+	case o := <-r.ch:
+		t.Fatalf("node %s: unexpected outcome %s", node, show(o))
+	case <-time.After(100 * time.Millisecond):
+	}
+}
+
+func show(o signal.Outcome) string {
+	kinds := map[signal.Kind]string{signal.Joined: "Joined", signal.Full: "Full", signal.Left: "Left", signal.Gone: "Gone", signal.Relayed: "Relayed"}
+	s := fmt.Sprintf("%s(room %q, member %q, peer %q", kinds[o.Kind], o.Room, o.Member, o.Peer)
+	if o.Data != nil {
+		s += fmt.Sprintf(", data %q", o.Data)
+	}
+	return s + ")"
+}
+
+// node opens a hub on url with the test intervals; it is closed at the end of the test.
+func node(t *testing.T, url string) (*redishub.Hub, *recorder) {
+	t.Helper()
+	rec := newRecorder()
+	h, err := redishub.New(testConfig(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Open(rec.apply); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Healthy(); err != nil {
+		t.Fatalf("fresh hub not healthy: %v", err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h, rec
+}
+
+// eventually polls cond until it holds or the time is up.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within %v: %s", within, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// hubGoroutines lists the goroutines running the hub's or go-redis's code.
+func hubGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var found []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "duet/internal/redishub.(*Hub)") || strings.Contains(g, "github.com/redis/go-redis") {
+			found = append(found, g)
+		}
+	}
+	return found
+}
+
+func noLeak(t *testing.T, baseline int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := hubGoroutines()
+		if len(left) == 0 && runtime.NumGoroutine() <= baseline {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines left after Close: %d (baseline %d); hub's:\n%s", runtime.NumGoroutine(), baseline, strings.Join(left, "\n\n"))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

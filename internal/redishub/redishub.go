@@ -1,0 +1,628 @@
+// Package redishub is the room hub of several duet nodes sharing one Redis: the two-person room table
+// lives in Redis, every change is a Lua script that also publishes its outcome to the nodes concerned,
+// and each node turns the outcomes it receives into protocol events for its own sockets.
+// docs/scaling.md describes the deployment; scripts.go the keys, channels and framing.
+package redishub
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"duet/internal/room"
+	"duet/internal/signal"
+)
+
+// Config says how to reach Redis and how quickly a dead node's members are removed.
+type Config struct {
+	// URL is a redis:// or rediss:// URL (redis://[user:pass@]host:6379/db); Options, when set, is
+	// used instead.
+	URL     string
+	Options *redis.Options
+	// NodeID names this process in Redis; empty draws a random one. Two live processes must never
+	// share one.
+	NodeID string
+	// Prefix starts every key and channel; "duet:" when empty. Clusters sharing one Redis use
+	// different prefixes (or databases).
+	Prefix string
+	// Heartbeat is how often the node refreshes its key and looks for dead nodes (3 s); TTL is how
+	// long its key lives without a refresh (3 × Heartbeat). A crashed node's peers get bye within
+	// TTL + Heartbeat (12 s by default), plus one Redis round trip.
+	Heartbeat, TTL time.Duration
+	// OpTimeout bounds each Redis operation (2 s), so a Redis that is down makes joins fail fast.
+	OpTimeout time.Duration
+	Logger    *slog.Logger
+}
+
+// ByeBound is the longest a crashed node's peers wait for their bye with these settings.
+func (c Config) ByeBound() time.Duration {
+	c = c.withDefaults()
+	return c.TTL + c.Heartbeat + c.OpTimeout
+}
+
+func (c Config) withDefaults() Config {
+	if c.Prefix == "" {
+		c.Prefix = "duet:"
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = 3 * time.Second
+	}
+	if c.TTL <= 0 {
+		c.TTL = 3 * c.Heartbeat
+	}
+	if c.OpTimeout <= 0 {
+		c.OpTimeout = 2 * time.Second
+	}
+	if c.NodeID == "" {
+		c.NodeID = strings.ToLower(rand.Text()[:16])
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}
+
+// reapBatch is how many members of a dead node one script call removes, so a janitor never holds
+// Redis for long.
+const reapBatch = 200
+
+// registerBatch is how many local members one registration script puts back.
+const registerBatch = 200
+
+// Hub is one node's view of the shared room table. Create it with New, start it with Open (a
+// signal.NewHub), stop it with Close.
+type Hub struct {
+	cfg   Config
+	rdb   *redis.Client
+	log   *slog.Logger
+	apply signal.Apply
+
+	subscribed atomic.Bool  // the node's channel is subscribed: outcomes can reach it
+	registered atomic.Bool  // the last heartbeat found (or made) the node's key
+	lastErr    atomic.Value // of errBox: why the last maintenance round failed, or nil
+	opened     atomic.Bool
+
+	mu      sync.Mutex
+	local   map[room.Member]string   // this node's members and their rooms, to register again
+	pending map[room.Member]struct{} // disconnects Redis did not take yet, retried each heartbeat
+	occ     [room.Capacity + 1]int   // the last occupancy read, served while Redis is down
+
+	kick   chan struct{} // asks for a maintenance round now (resubscribed, or found unregistered)
+	cancel context.CancelFunc
+	ps     *redis.PubSub
+	done   sync.WaitGroup
+	closed sync.Once
+}
+
+type errBox struct{ err error }
+
+// DriverLogs sends go-redis's own log lines (one per failed dial while Redis is down) to l at debug
+// level instead of the standard logger. It is process-wide, like go-redis's logger.
+func DriverLogs(l *slog.Logger) { redis.SetLogger(driverLogger{l}) }
+
+type driverLogger struct{ l *slog.Logger }
+
+func (d driverLogger) Printf(ctx context.Context, format string, v ...any) {
+	d.l.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
+}
+
+// New checks the settings and makes the Redis client; it does not connect yet.
+func New(cfg Config) (*Hub, error) {
+	cfg = cfg.withDefaults()
+	opts := cfg.Options
+	if opts == nil {
+		if cfg.URL == "" {
+			return nil, errors.New("redishub: no Redis URL")
+		}
+		var err error
+		if opts, err = redis.ParseURL(cfg.URL); err != nil {
+			return nil, fmt.Errorf("redishub: %w", err)
+		}
+	} else {
+		o := *opts
+		opts = &o
+	}
+	if cfg.TTL <= cfg.Heartbeat {
+		return nil, fmt.Errorf("redishub: TTL %v must be longer than the heartbeat %v", cfg.TTL, cfg.Heartbeat)
+	}
+	// Fail fast when Redis is away: a join must not hang for go-redis's default 5 s dial and retries.
+	if opts.DialTimeout == 0 {
+		opts.DialTimeout = cfg.OpTimeout / 2
+	}
+	if opts.ReadTimeout == 0 {
+		opts.ReadTimeout = cfg.OpTimeout
+	}
+	if opts.WriteTimeout == 0 {
+		opts.WriteTimeout = cfg.OpTimeout
+	}
+	if opts.PoolTimeout == 0 {
+		opts.PoolTimeout = cfg.OpTimeout
+	}
+	if opts.MaxRetries == 0 {
+		opts.MaxRetries = 1
+	}
+	if opts.DialerRetries == 0 {
+		opts.DialerRetries = 1
+	}
+	opts.DisableIdentity = true // CLIENT SETINFO is unknown to Redis 6 and Valkey forks; skip it
+	h := &Hub{
+		cfg:     cfg,
+		rdb:     redis.NewClient(opts),
+		log:     cfg.Logger.With("node", cfg.NodeID),
+		local:   map[room.Member]string{},
+		pending: map[room.Member]struct{}{},
+		kick:    make(chan struct{}, 1),
+	}
+	h.lastErr.Store(errBox{errors.New("not started")})
+	return h, nil
+}
+
+// NodeID is the id this node registered under.
+func (h *Hub) NodeID() string { return h.cfg.NodeID }
+
+// Open subscribes to this node's channel, registers the node and starts its heartbeat and janitor;
+// it has the signature of signal.NewHub. A Redis that cannot be reached does not stop it: the hub
+// answers ErrUnavailable until Redis is back, and Healthy says why.
+func (h *Hub) Open(apply signal.Apply) (signal.Hub, error) {
+	if !h.opened.CompareAndSwap(false, true) {
+		return nil, errors.New("redishub: hub already opened")
+	}
+	h.apply = apply
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	h.ps = h.rdb.Subscribe(ctx) // no channel yet: subscribing below waits for the confirmation
+	sub, subCancel := context.WithTimeout(ctx, h.cfg.OpTimeout)
+	err := h.ps.Subscribe(sub, h.channel())
+	if err == nil {
+		// The confirmation comes first on the connection; after it, no outcome for us can be lost.
+		var msg any
+		if msg, err = h.ps.ReceiveTimeout(sub, h.cfg.OpTimeout); err == nil {
+			if s, ok := msg.(*redis.Subscription); ok && s.Count > 0 {
+				h.subscribed.Store(true)
+			}
+		}
+	}
+	subCancel()
+	if err != nil {
+		h.log.Warn("redis unreachable at start; rooms are unavailable until it answers", "err", err)
+	}
+	h.maintain(ctx) // first heartbeat now, so a reachable Redis serves joins at once
+	h.done.Add(2)
+	go h.receive(ctx)
+	go h.tick(ctx)
+	return h, nil
+}
+
+func (h *Hub) channel() string { return h.cfg.Prefix + "node:" + h.cfg.NodeID }
+
+// Healthy is nil when the node is registered in Redis and subscribed to its channel, else the reason.
+func (h *Hub) Healthy() error {
+	if !h.opened.Load() {
+		return errors.New("redis hub not started")
+	}
+	if b := h.lastErr.Load().(errBox); b.err != nil {
+		return b.err
+	}
+	if !h.subscribed.Load() {
+		return errors.New("not subscribed to this node's redis channel")
+	}
+	if !h.registered.Load() {
+		return errors.New("node not registered in redis")
+	}
+	return nil
+}
+
+// Up is Healthy as a gauge value: 1 when up, 0 when not.
+func (h *Hub) Up() float64 {
+	if h.Healthy() != nil {
+		return 0
+	}
+	return 1
+}
+
+// Status is Healthy for /healthz: "ok", or "down: reason".
+func (h *Hub) Status() string {
+	if err := h.Healthy(); err != nil {
+		return "down: " + err.Error()
+	}
+	return "ok"
+}
+
+func unavailable(err error) error { return fmt.Errorf("%w: %v", signal.ErrUnavailable, err) }
+
+var errNotSubscribed = errors.New("this node is not subscribed to its redis channel")
+
+// run executes one room script with the operation timeout; every failure is ErrUnavailable.
+func (h *Hub) run(s *redis.Script, args ...any) (any, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.OpTimeout)
+	defer cancel()
+	res, err := s.Run(ctx, h.rdb, nil, append([]any{h.cfg.Prefix}, args...)...).Result()
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	return res, nil
+}
+
+func (h *Hub) Join(name string, m room.Member) error {
+	if !h.subscribed.Load() {
+		return unavailable(errNotSubscribed)
+	}
+	res, err := h.run(joinScript, name, string(m), h.cfg.NodeID, room.Capacity)
+	if err != nil {
+		return err
+	}
+	switch res {
+	case "joined":
+		h.mu.Lock()
+		h.local[m] = name
+		h.mu.Unlock()
+		return nil
+	case "full":
+		return nil
+	case "already":
+		return room.ErrAlreadyJoined
+	case "other":
+		return room.ErrInOtherRoom
+	case "unregistered":
+		h.registered.Store(false)
+		h.wake()
+		return unavailable(errors.New("this node is not registered in redis yet"))
+	}
+	return unavailable(fmt.Errorf("join script answered %v", res))
+}
+
+func (h *Hub) Leave(name string, m room.Member) error {
+	if !h.subscribed.Load() {
+		return unavailable(errNotSubscribed)
+	}
+	res, err := h.run(leaveScript, name, string(m))
+	if err != nil {
+		return err
+	}
+	switch res {
+	case "left":
+		h.mu.Lock()
+		delete(h.local, m)
+		h.mu.Unlock()
+		return nil
+	case "not_in_room":
+		return room.ErrNotInRoom
+	}
+	return unavailable(fmt.Errorf("leave script answered %v", res))
+}
+
+// Disconnect removes m from its room; when Redis cannot be reached it is retried every heartbeat, so
+// the peer still gets its bye once Redis answers (if Redis kept its data).
+func (h *Hub) Disconnect(m room.Member) {
+	h.mu.Lock()
+	delete(h.local, m)
+	h.mu.Unlock()
+	if _, err := h.run(goneScript, string(m)); err != nil {
+		h.log.Warn("disconnect not recorded in redis; retrying", "member", m, "err", err)
+		h.mu.Lock()
+		h.pending[m] = struct{}{}
+		h.mu.Unlock()
+	}
+}
+
+func (h *Hub) Relay(name string, from room.Member, data json.RawMessage) error {
+	res, err := h.run(relayScript, name, string(from), string(data))
+	if err != nil {
+		return err
+	}
+	switch res {
+	case "relayed", "alone":
+		return nil
+	case "not_in_room":
+		return room.ErrNotInRoom
+	}
+	return unavailable(fmt.Errorf("relay script answered %v", res))
+}
+
+// Occupancy reads the cluster-wide counters the scripts keep (one HMGET); while Redis is down it
+// returns the last value read.
+func (h *Hub) Occupancy() [room.Capacity + 1]int {
+	ctx, cancel := context.WithTimeout(context.Background(), h.cfg.OpTimeout)
+	defer cancel()
+	fields := make([]string, room.Capacity)
+	for n := 1; n <= room.Capacity; n++ {
+		fields[n-1] = strconv.Itoa(n)
+	}
+	vals, err := h.rdb.HMGet(ctx, h.cfg.Prefix+"occ", fields...).Result()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if err == nil {
+		for i, v := range vals {
+			s, _ := v.(string)
+			n, _ := strconv.Atoi(s)
+			h.occ[i+1] = max(n, 0)
+		}
+	}
+	return h.occ
+}
+
+// Close stops the heartbeat, janitor and subscription, and takes this node's members out of their
+// rooms (their peers on other nodes get bye). No goroutine of the hub outlives it.
+func (h *Hub) Close() error {
+	var err error
+	h.closed.Do(func() {
+		if !h.opened.Load() {
+			err = h.rdb.Close()
+			return
+		}
+		h.cancel()
+		_ = h.ps.Close() // unblocks receive
+		h.done.Wait()
+		h.subscribed.Store(false)
+		h.registered.Store(false)
+		h.lastErr.Store(errBox{errors.New("closed")})
+		// Members this process still knows, and the ones Redis has under this node.
+		h.mu.Lock()
+		ms := make([]room.Member, 0, len(h.local)+len(h.pending))
+		for m := range h.local {
+			ms = append(ms, m)
+		}
+		for m := range h.pending {
+			ms = append(ms, m)
+		}
+		h.local, h.pending = map[room.Member]string{}, map[room.Member]struct{}{}
+		h.mu.Unlock()
+		for _, m := range ms {
+			if _, e := h.run(goneScript, string(m)); e != nil {
+				err = e
+				break
+			}
+		}
+		if err == nil {
+			err = h.reap(h.cfg.NodeID, true)
+		}
+		if err != nil {
+			h.log.Warn("could not take this node's members out of redis; the other nodes' janitors will", "err", err)
+		}
+		err = errors.Join(err, h.rdb.Close())
+	})
+	return err
+}
+
+// receive delivers the outcomes published to this node's channel, in order, to apply.
+func (h *Hub) receive(ctx context.Context) {
+	defer h.done.Done()
+	backoff := 50 * time.Millisecond
+	for ctx.Err() == nil {
+		msg, err := h.ps.ReceiveTimeout(ctx, h.cfg.Heartbeat)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			var ne interface{ Timeout() bool }
+			if errors.As(err, &ne) && ne.Timeout() {
+				// Quiet channel: a ping proves the connection (and makes go-redis reconnect if it is dead).
+				pctx, cancel := context.WithTimeout(ctx, h.cfg.OpTimeout)
+				if perr := h.ps.Ping(pctx); perr != nil {
+					h.subscribed.Store(false)
+					h.registered.Store(false)
+				}
+				cancel()
+				continue
+			}
+			if h.subscribed.Swap(false) {
+				h.log.Warn("lost the redis subscription; resubscribing", "err", err)
+			}
+			// Redis may come back empty: healthy again only after a heartbeat finds the node's key.
+			h.registered.Store(false)
+			select { // go-redis redials and resubscribes on the next receive
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, h.cfg.Heartbeat)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		switch m := msg.(type) {
+		case *redis.Subscription:
+			if m.Kind == "subscribe" && m.Channel == h.channel() {
+				if !h.subscribed.Swap(true) {
+					h.log.Info("subscribed to the node's redis channel", "channel", m.Channel)
+					h.wake()
+				}
+			}
+		case *redis.Message:
+			o, err := decode(m.Payload)
+			if err != nil {
+				h.log.Error("undecodable outcome from redis", "err", err)
+				continue
+			}
+			h.apply(o)
+		}
+	}
+}
+
+// tick runs the heartbeat, the retries and the janitor every Heartbeat.
+func (h *Hub) tick(ctx context.Context) {
+	defer h.done.Done()
+	t := time.NewTicker(h.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			h.maintain(ctx)
+		case <-h.kick:
+			h.maintain(ctx)
+		}
+	}
+}
+
+// wake asks the maintenance goroutine for a round now.
+func (h *Hub) wake() {
+	select {
+	case h.kick <- struct{}{}:
+	default:
+	}
+}
+
+// maintain is one round: refresh (or redo) the node's registration, retry failed disconnects, and
+// reap the nodes whose key expired.
+func (h *Hub) maintain(ctx context.Context) {
+	err := h.heartbeat(ctx)
+	if err == nil {
+		h.retryPending()
+		err = h.janitor(ctx)
+	}
+	if err != nil {
+		if b := h.lastErr.Load().(errBox); b.err == nil {
+			h.log.Warn("redis unavailable", "err", err)
+		}
+		h.lastErr.Store(errBox{unavailable(err)})
+		return
+	}
+	if b := h.lastErr.Load().(errBox); b.err != nil && h.registered.Load() {
+		h.log.Info("redis available")
+	}
+	h.lastErr.Store(errBox{})
+}
+
+func (h *Hub) heartbeat(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.OpTimeout)
+	defer cancel()
+	ttl := strconv.FormatInt(h.cfg.TTL.Milliseconds(), 10)
+	n, err := heartbeatScript.Run(ctx, h.rdb, nil, h.cfg.Prefix, h.cfg.NodeID, ttl).Int()
+	if err != nil {
+		return err
+	}
+	if n == 1 {
+		h.registered.Store(true)
+		return nil
+	}
+	// The node's key is gone: first start, Redis restarted without its data, or this node was out of
+	// touch longer than TTL and was reaped. Register only while outcomes can reach us.
+	if h.registered.Swap(false) {
+		h.log.Warn("this node's registration vanished from redis; registering again")
+	}
+	if !h.subscribed.Load() {
+		return errNotSubscribed
+	}
+	return h.register(ctx, ttl)
+}
+
+// register puts this node's members back (where their rooms still have a seat) and recreates the
+// node's key. Nothing is published: for both members of a room that Redis forgot, the room simply is
+// as it was.
+func (h *Hub) register(ctx context.Context, ttl string) error {
+	h.mu.Lock()
+	pairs := make([]string, 0, 2*len(h.local))
+	for m, r := range h.local {
+		pairs = append(pairs, string(m), r)
+	}
+	h.mu.Unlock()
+	total, lost := len(pairs)/2, 0
+	for {
+		n := min(len(pairs), 2*registerBatch)
+		last := "0"
+		if n == len(pairs) {
+			last = "1"
+		}
+		args := []any{h.cfg.Prefix, h.cfg.NodeID, ttl, room.Capacity, last}
+		for _, p := range pairs[:n] {
+			args = append(args, p)
+		}
+		dropped, err := registerScript.Run(ctx, h.rdb, nil, args...).StringSlice()
+		if err != nil {
+			return err
+		}
+		lost += len(dropped)
+		if len(dropped) > 0 {
+			h.log.Warn("members could not be put back: their rooms filled meanwhile", "members", dropped)
+			h.mu.Lock()
+			for _, m := range dropped {
+				delete(h.local, room.Member(m))
+			}
+			h.mu.Unlock()
+		}
+		pairs = pairs[n:]
+		if last == "1" {
+			break
+		}
+	}
+	if total > 0 {
+		h.log.Info("registered this node's members again", "restored", total-lost, "dropped", lost)
+	}
+	h.registered.Store(true)
+	return nil
+}
+
+func (h *Hub) retryPending() {
+	h.mu.Lock()
+	ms := make([]room.Member, 0, len(h.pending))
+	for m := range h.pending {
+		ms = append(ms, m)
+	}
+	h.mu.Unlock()
+	for _, m := range ms {
+		if _, err := h.run(goneScript, string(m)); err != nil {
+			return
+		}
+		h.mu.Lock()
+		delete(h.pending, m)
+		h.mu.Unlock()
+	}
+}
+
+// janitor reaps every registered node whose key expired.
+func (h *Hub) janitor(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, h.cfg.OpTimeout)
+	defer cancel()
+	nodes, err := h.rdb.SMembers(ctx, h.cfg.Prefix+"nodes").Result()
+	if err != nil {
+		return err
+	}
+	pipe := h.rdb.Pipeline()
+	alive := make([]*redis.IntCmd, len(nodes))
+	for i, n := range nodes {
+		alive[i] = pipe.Exists(ctx, h.cfg.Prefix+"alive:"+n)
+	}
+	if len(nodes) > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return err
+		}
+	}
+	for i, n := range nodes {
+		if n == h.cfg.NodeID || alive[i].Val() == 1 {
+			continue
+		}
+		h.log.Info("reaping a dead node's members", "dead", n)
+		if err := h.reap(n, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reap removes a dead node's members (or this node's, with force), in batches.
+func (h *Hub) reap(node string, force bool) error {
+	f := "0"
+	if force {
+		f = "1"
+	}
+	for {
+		res, err := h.run(reapScript, node, reapBatch, f)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.(int64); n <= 0 {
+			return nil
+		}
+	}
+}

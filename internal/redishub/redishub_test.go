@@ -1,0 +1,435 @@
+package redishub_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"duet/internal/redishub"
+	"duet/internal/room"
+	"duet/internal/signal"
+	"duet/internal/signal/hubtest"
+)
+
+func TestConformance(t *testing.T) {
+	r := startRedis(t)
+	hubtest.Run(t, "redis-", func(apply signal.Apply) (signal.Hub, error) {
+		h, err := redishub.New(testConfig(r.url()))
+		if err != nil {
+			return nil, err
+		}
+		return h.Open(apply)
+	})
+}
+
+// Payloads as senders encode them: key order, number spelling, escapes and non-ASCII stay as sent.
+var (
+	offer     = `{"type":"offer","sdp":"v=0\r\no=- 46117 2 IN IP4 127.0.0.1\r\n","n":1.0E+0,"z":"é\u00e9 \"q\""}`
+	answer    = `{ "sdp" : "v=0\r\n", "type":"answer" }`
+	candidate = `{"type":"candidate","label":0,"id":"0","candidate":"candidate:1 1 udp 2122260223 192.0.2.1 54321 typ host"}`
+)
+
+func TestTwoNodes(t *testing.T) {
+	r := startRedis(t)
+	a, ra := node(t, r.url())
+	b, rb := node(t, r.url())
+
+	if err := a.Join("call", "a1"); err != nil {
+		t.Fatal(err)
+	}
+	ra.expect(t, "A", out(signal.Joined, "call", "a1", "", ""))
+	if err := b.Join("call", "b1"); err != nil {
+		t.Fatal(err)
+	}
+	rb.expect(t, "B", out(signal.Joined, "call", "b1", "a1", ""))
+	ra.expect(t, "A", out(signal.Joined, "call", "b1", "a1", ""))
+
+	// Relays go to the peer's node only, byte for byte.
+	for _, tc := range []struct {
+		from     *redishub.Hub
+		m, peer  room.Member
+		data     string
+		to, idle *recorder
+	}{{a, "a1", "b1", offer, rb, ra}, {b, "b1", "a1", answer, ra, rb}, {a, "a1", "b1", candidate, rb, ra}} {
+		if err := tc.from.Relay("call", tc.m, json.RawMessage(tc.data)); err != nil {
+			t.Fatal(err)
+		}
+		tc.to.expect(t, "peer", out(signal.Relayed, "call", tc.m, tc.peer, tc.data))
+		tc.idle.quiet(t, "sender")
+	}
+
+	// The same refusals as the in-memory hub, whichever node asks.
+	if err := b.Join("call", "b1"); !errors.Is(err, room.ErrAlreadyJoined) {
+		t.Errorf("second join: %v, want ErrAlreadyJoined", err)
+	}
+	if err := b.Join("other", "b1"); !errors.Is(err, room.ErrInOtherRoom) {
+		t.Errorf("join of another room: %v, want ErrInOtherRoom", err)
+	}
+	if err := b.Leave("other", "b1"); !errors.Is(err, room.ErrNotInRoom) {
+		t.Errorf("leave of another room: %v, want ErrNotInRoom", err)
+	}
+	if err := a.Relay("other", "a1", json.RawMessage(offer)); !errors.Is(err, room.ErrNotInRoom) {
+		t.Errorf("relay to another room: %v, want ErrNotInRoom", err)
+	}
+	if err := a.Join("call", "a2"); err != nil {
+		t.Fatal(err)
+	}
+	ra.expect(t, "A", out(signal.Full, "call", "a2", "", ""))
+	rb.quiet(t, "B")
+	if occ := a.Occupancy(); occ != [3]int{0, 0, 1} {
+		t.Errorf("occupancy %v, want one room of two", occ)
+	}
+
+	// Leave: both nodes learn it; the room takes a newcomer from a third node.
+	if err := b.Leave("call", "b1"); err != nil {
+		t.Fatal(err)
+	}
+	rb.expect(t, "B", out(signal.Left, "call", "b1", "a1", ""))
+	ra.expect(t, "A", out(signal.Left, "call", "b1", "a1", ""))
+	c, rc := node(t, r.url())
+	if err := c.Join("call", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	rc.expect(t, "C", out(signal.Joined, "call", "c1", "a1", ""))
+	ra.expect(t, "A", out(signal.Joined, "call", "c1", "a1", ""))
+	rb.quiet(t, "B")
+
+	// Disconnect: Gone reaches the member's node and the peer's.
+	a.Disconnect("a1")
+	ra.expect(t, "A", out(signal.Gone, "call", "a1", "c1", ""))
+	rc.expect(t, "C", out(signal.Gone, "call", "a1", "c1", ""))
+	c.Disconnect("c1")
+	rc.expect(t, "C", out(signal.Gone, "call", "c1", "", ""))
+	ra.quiet(t, "A")
+	if occ := b.Occupancy(); occ != [3]int{} {
+		t.Errorf("occupancy %v, want none", occ)
+	}
+}
+
+// A member never sees the newcomer before the bye of the one it replaced, nor a message after the
+// sender's bye, even with the three on three nodes.
+func TestOrderAcrossNodes(t *testing.T) {
+	r := startRedis(t)
+	a, ra := node(t, r.url())
+	b, _ := node(t, r.url())
+	c, rc := node(t, r.url())
+	for round := range 5 {
+		name := fmt.Sprintf("order-%d", round)
+		x, y, z := room.Member(fmt.Sprint("x", round)), room.Member(fmt.Sprint("y", round)), room.Member(fmt.Sprint("z", round))
+		if err := a.Join(name, x); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Join(name, y); err != nil {
+			t.Fatal(err)
+		}
+		ra.expect(t, "A", out(signal.Joined, name, x, "", ""), out(signal.Joined, name, y, x, ""))
+		const n = 100
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { // y sends then disconnects while z joins from a third node
+			defer wg.Done()
+			for i := range n {
+				if err := b.Relay(name, y, json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))); err != nil {
+					t.Error(err)
+				}
+			}
+			b.Disconnect(y)
+		}()
+		// z joins from a third node meanwhile: Full while y is there, so it retries until it is in.
+		for joined := false; !joined; {
+			if err := c.Join(name, z); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case o := <-rc.ch:
+				joined = o.Kind == signal.Joined
+			case <-time.After(10 * time.Second):
+				t.Fatalf("round %d: no outcome for z's join", round)
+			}
+		}
+		wg.Wait()
+		// A sees every message in order, then y's Gone, then (at some point) z.
+		seen := 0
+		gone := false
+		deadline := time.After(10 * time.Second)
+		for !gone || seen < n {
+			select {
+			case o := <-ra.ch:
+				switch {
+				case o.Kind == signal.Relayed:
+					if gone {
+						t.Fatalf("round %d: message %s after the sender's bye", round, o.Data)
+					}
+					if want := fmt.Sprintf(`{"i":%d}`, seen); string(o.Data) != want {
+						t.Fatalf("round %d: message %s, want %s", round, o.Data, want)
+					}
+					seen++
+				case o.Kind == signal.Gone && o.Member == y:
+					gone = true
+				case o.Kind == signal.Joined && o.Member == z:
+					if !gone {
+						t.Fatalf("round %d: newcomer before the bye of the one it replaced", round)
+					}
+				default:
+					t.Fatalf("round %d: unexpected %s", round, show(o))
+				}
+			case <-deadline:
+				t.Fatalf("round %d: %d messages, gone %v", round, seen, gone)
+			}
+		}
+		ra.expect(t, "A", out(signal.Joined, name, z, x, ""))
+		c.Disconnect(z)
+		a.Disconnect(x)
+		drain(ra)
+		drain(rc)
+	}
+}
+
+func drain(r *recorder) {
+	for {
+		select {
+		case <-r.ch:
+		case <-time.After(200 * time.Millisecond):
+			return
+		}
+	}
+}
+
+// Three members on three nodes join one room at once, fifty times: two get in, one is refused.
+func TestConcurrentJoins(t *testing.T) {
+	r := startRedis(t)
+	hubs := make([]*redishub.Hub, 3)
+	recs := make([]*recorder, 3)
+	for i := range hubs {
+		hubs[i], recs[i] = node(t, r.url())
+	}
+	for round := range 50 {
+		name := fmt.Sprintf("race-%d", round)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i, h := range hubs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				if err := h.Join(name, room.Member(fmt.Sprintf("m%d-%d", i, round))); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		joined, full := 0, 0
+		for i, rec := range recs {
+			me := room.Member(fmt.Sprintf("m%d-%d", i, round))
+			// Each node hears about its own member exactly once (Joined or Full); Joined outcomes of
+			// another node's member are the other_joined of a member here.
+			for done := false; !done; {
+				select {
+				case o := <-rec.ch:
+					if o.Member != me {
+						continue
+					}
+					switch o.Kind {
+					case signal.Joined:
+						joined++
+					case signal.Full:
+						full++
+					}
+					done = true
+				case <-time.After(10 * time.Second):
+					t.Fatalf("round %d: node %d heard nothing about %s", round, i, me)
+				}
+			}
+		}
+		if joined != 2 || full != 1 {
+			t.Fatalf("round %d: %d joined and %d full, want 2 and 1", round, joined, full)
+		}
+		if occ := hubs[0].Occupancy(); occ != [3]int{0, 0, 1} {
+			t.Fatalf("round %d: occupancy %v", round, occ)
+		}
+		for i, h := range hubs {
+			h.Disconnect(room.Member(fmt.Sprintf("m%d-%d", i, round)))
+		}
+	}
+	if occ := hubs[1].Occupancy(); occ != [3]int{} {
+		t.Errorf("occupancy %v after everyone left", occ)
+	}
+}
+
+// A node killed with SIGKILL leaves no trace: its member's peer gets Gone within the bye bound, and
+// the room takes someone new.
+func TestNodeKilled(t *testing.T) {
+	r := startRedis(t)
+	b, rb := node(t, r.url())
+	if err := b.Join("crash", "b1"); err != nil {
+		t.Fatal(err)
+	}
+	rb.expect(t, "B", out(signal.Joined, "crash", "b1", "", ""))
+
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "REDISHUB_HELPER_URL="+r.url(), "REDISHUB_HELPER_ROOM=crash", "REDISHUB_HELPER_MEMBER=k1")
+	cmd.Stderr = os.Stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "joined" {
+		t.Fatalf("helper node: %q, %v", line, err)
+	}
+	rb.expect(t, "B", out(signal.Joined, "crash", "k1", "b1", ""))
+
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	bound := testConfig(r.url()).ByeBound()
+	rb.expect(t, "B", out(signal.Gone, "crash", "k1", "b1", ""))
+	if took := time.Since(killed); took > bound+3*time.Second {
+		t.Errorf("bye took %v after the node died; the documented bound is %v", took, bound)
+	} else {
+		t.Logf("bye %v after the node died (bound %v)", took.Round(time.Millisecond), bound)
+	}
+	c, rc := node(t, r.url())
+	if err := c.Join("crash", "c1"); err != nil {
+		t.Fatal(err)
+	}
+	rc.expect(t, "C", out(signal.Joined, "crash", "c1", "b1", ""))
+	rb.expect(t, "B", out(signal.Joined, "crash", "c1", "b1", ""))
+}
+
+// Redis killed and restarted empty: operations fail with ErrUnavailable meanwhile, health says so,
+// the nodes put their members back, new joins work, and Close leaves no goroutine behind.
+func TestRedisRestart(t *testing.T) {
+	r := startRedis(t)
+	baseline := runtime.NumGoroutine()
+	cfg := testConfig(r.url())
+	recA, recB := newRecorder(), newRecorder()
+	a, err := redishub.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := redishub.New(cfg)
+	if _, err := a.Open(recA.apply); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Open(recB.apply); err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			a.Close()
+			b.Close()
+		}
+	}()
+	if err := a.Join("keep", "a1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Join("keep", "b1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Join("drop", "b2"); err != nil {
+		t.Fatal(err)
+	}
+	recA.expect(t, "A", out(signal.Joined, "keep", "a1", "", ""), out(signal.Joined, "keep", "b1", "a1", ""))
+	recB.expect(t, "B", out(signal.Joined, "keep", "b1", "a1", ""), out(signal.Joined, "drop", "b2", "", ""))
+
+	r.kill()
+	for _, op := range []struct {
+		name string
+		do   func() error
+	}{
+		{"join", func() error { return a.Join("new", "a9") }},
+		{"leave", func() error { return a.Leave("keep", "a1") }},
+		{"relay", func() error { return a.Relay("keep", "a1", json.RawMessage(offer)) }},
+	} {
+		if err := op.do(); !errors.Is(err, signal.ErrUnavailable) {
+			t.Errorf("%s with redis down: %v, want ErrUnavailable", op.name, err)
+		}
+	}
+	b.Disconnect("b2") // recorded nowhere yet: retried, and dropped since Redis comes back empty
+	_ = a.Occupancy()
+	for _, h := range []*redishub.Hub{a, b} {
+		eventually(t, 10*time.Second, "health reports redis down", func() bool { return h.Healthy() != nil })
+	}
+	if s := a.Status(); !strings.HasPrefix(s, "down") || a.Up() != 0 {
+		t.Errorf("status %q, up %v while redis is down", s, a.Up())
+	}
+
+	r.start() // same port, no data
+	for _, h := range []*redishub.Hub{a, b} {
+		eventually(t, 15*time.Second, "health back after redis restarted", func() bool { return h.Healthy() == nil })
+	}
+	if s := a.Status(); s != "ok" || a.Up() != 1 {
+		t.Errorf("status %q, up %v after redis came back", s, a.Up())
+	}
+	// The members each node knew were put back: the call goes on.
+	if err := a.Relay("keep", "a1", json.RawMessage(offer)); err != nil {
+		t.Fatal(err)
+	}
+	recB.expect(t, "B", out(signal.Relayed, "keep", "a1", "b1", offer))
+	if err := b.Join("keep", "b1"); !errors.Is(err, room.ErrAlreadyJoined) {
+		t.Errorf("b1 after the restart: %v, want ErrAlreadyJoined", err)
+	}
+	// New joins work.
+	if err := a.Join("new", "a9"); err != nil {
+		t.Fatal(err)
+	}
+	recA.expect(t, "A", out(signal.Joined, "new", "a9", "", ""))
+	if occ := a.Occupancy(); occ != [3]int{0, 1, 1} {
+		t.Errorf("occupancy %v, want one room of one and one of two", occ)
+	}
+
+	closed = true
+	if err := a.Close(); err != nil {
+		t.Errorf("close A: %v", err)
+	}
+	recB.expect(t, "B", out(signal.Gone, "keep", "a1", "b1", ""))
+	if err := b.Close(); err != nil {
+		t.Errorf("close B: %v", err)
+	}
+	noLeak(t, baseline)
+}
+
+// A node started while Redis is down serves nothing from the room table until Redis answers, then
+// works without a restart.
+func TestStartWithoutRedis(t *testing.T) {
+	r := startRedis(t)
+	r.kill()
+	rec := newRecorder()
+	h, err := redishub.New(testConfig(r.url()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Open(rec.apply); err != nil {
+		t.Fatalf("open with redis down: %v", err)
+	}
+	defer h.Close()
+	if h.Healthy() == nil {
+		t.Error("healthy with redis down")
+	}
+	if err := h.Join("late", "l1"); !errors.Is(err, signal.ErrUnavailable) {
+		t.Errorf("join with redis down: %v, want ErrUnavailable", err)
+	}
+	r.start()
+	eventually(t, 15*time.Second, "healthy once redis answers", func() bool { return h.Healthy() == nil })
+	if err := h.Join("late", "l1"); err != nil {
+		t.Fatal(err)
+	}
+	rec.expect(t, "A", out(signal.Joined, "late", "l1", "", ""))
+}

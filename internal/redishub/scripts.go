@@ -1,0 +1,198 @@
+package redishub
+
+import "github.com/redis/go-redis/v9"
+
+// The room table lives in Redis under the key prefix P (default "duet:"):
+//
+//	P member:<m>   string  the room member m is in (one room per member)
+//	P room:<name>  hash    member → node id of that member (at most two fields)
+//	P members:<n>  set     the members connected to node n (the janitor's list when n dies)
+//	P alive:<n>    string  node n's heartbeat, with a TTL refreshed every heartbeat
+//	P nodes        set     every node that registered and was not reaped yet
+//	P occ          hash    "1" and "2": how many rooms hold one and two members
+//
+// Every change is one Lua script: it checks, changes the table and PUBLISHes the outcome to the
+// channel P node:<n> of each node concerned. Redis runs scripts one at a time and delivers each
+// channel's messages in the order they were published, so every node sees the changes that concern
+// it in the order they were made. Scripts touch keys they compute, so they need one Redis (or a
+// primary with replicas / Sentinel), not Redis Cluster.
+//
+// An outcome is framed as kind (one digit, signal.Kind) followed by room, member and peer as
+// netstrings (<len>:<bytes>) and then the raw payload of a relay, byte for byte.
+
+// prelude is shared by the scripts: ARGV[1] is always the key prefix.
+const prelude = `
+local P = ARGV[1]
+local function ns(s) return #s .. ':' .. s end
+-- send publishes one outcome to each distinct node in nodes (empty strings skipped).
+local function send(kind, rname, m, peer, data, nodes)
+  local f = kind .. ns(rname) .. ns(m) .. ns(peer) .. (data or '')
+  local seen = {}
+  for _, n in ipairs(nodes) do
+    if n ~= '' and not seen[n] then
+      seen[n] = true
+      redis.call('PUBLISH', P .. 'node:' .. n, f)
+    end
+  end
+end
+-- occ moves one room from the count of rooms holding before members to after.
+local function occ(before, after)
+  if before > 0 then redis.call('HINCRBY', P .. 'occ', tostring(before), -1) end
+  if after > 0 then redis.call('HINCRBY', P .. 'occ', tostring(after), 1) end
+end
+-- remove takes m out of its room; returns the room, m's node, the peer and the peer's node, or nil.
+local function remove(m)
+  local mk = P .. 'member:' .. m
+  local rname = redis.call('GET', mk)
+  if not rname then return nil end
+  local rk = P .. 'room:' .. rname
+  local all = redis.call('HGETALL', rk)
+  local mnode, peer, pnode = '', '', ''
+  local found = false
+  for i = 1, #all, 2 do
+    if all[i] == m then found, mnode = true, all[i + 1] else peer, pnode = all[i], all[i + 1] end
+  end
+  redis.call('HDEL', rk, m)
+  redis.call('DEL', mk)
+  if mnode ~= '' then redis.call('SREM', P .. 'members:' .. mnode, m) end
+  if found then occ(#all / 2, #all / 2 - 1) end
+  return rname, mnode, peer, pnode
+end
+`
+
+// Join: ARGV prefix, room, member, node, capacity. Refuses while this node is not registered, so a
+// member can never be added under a node the janitors already consider dead.
+var joinScript = redis.NewScript(prelude + `
+local rname, m, node, cap = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+if redis.call('EXISTS', P .. 'alive:' .. node) == 0 then return 'unregistered' end
+local mk = P .. 'member:' .. m
+local cur = redis.call('GET', mk)
+if cur then
+  if cur == rname then return 'already' end
+  return 'other'
+end
+local rk = P .. 'room:' .. rname
+local all = redis.call('HGETALL', rk)
+local n = #all / 2
+if n >= cap then
+  send('2', rname, m, '', nil, {node})
+  return 'full'
+end
+local peer, pnode = '', ''
+if n > 0 then peer, pnode = all[1], all[2] end
+redis.call('HSET', rk, m, node)
+redis.call('SET', mk, rname)
+redis.call('SADD', P .. 'members:' .. node, m)
+occ(n, n + 1)
+send('1', rname, m, peer, nil, {node, pnode})
+return 'joined'
+`)
+
+// Leave: ARGV prefix, room, member.
+var leaveScript = redis.NewScript(prelude + `
+local rname, m = ARGV[2], ARGV[3]
+if redis.call('GET', P .. 'member:' .. m) ~= rname then return 'not_in_room' end
+local r, mnode, peer, pnode = remove(m)
+send('3', r, m, peer, nil, {mnode, pnode})
+return 'left'
+`)
+
+// Gone (a disconnect): ARGV prefix, member. Returns 0 when the member was in no room.
+var goneScript = redis.NewScript(prelude + `
+local m = ARGV[2]
+local r, mnode, peer, pnode = remove(m)
+if not r then return 0 end
+send('4', r, m, peer, nil, {mnode, pnode})
+return 1
+`)
+
+// Relay: ARGV prefix, room, member, data. Checks membership and publishes to the peer's node in one
+// step, so a relay can never overtake the sender's bye.
+var relayScript = redis.NewScript(prelude + `
+local rname, m = ARGV[2], ARGV[3]
+local rk = P .. 'room:' .. rname
+if redis.call('HEXISTS', rk, m) == 0 then return 'not_in_room' end
+local all = redis.call('HGETALL', rk)
+for i = 1, #all, 2 do
+  if all[i] ~= m then
+    send('5', rname, m, all[i], ARGV[4], {all[i + 1]})
+    return 'relayed'
+  end
+end
+return 'alone'
+`)
+
+// Heartbeat: ARGV prefix, node, ttl (ms). Refreshes the node's key if it still exists (1); 0 means
+// the node must register again (first start, Redis lost its data, or it was reaped as dead).
+var heartbeatScript = redis.NewScript(prelude + `
+local k = P .. 'alive:' .. ARGV[2]
+if redis.call('EXISTS', k) == 0 then return 0 end
+redis.call('PEXPIRE', k, ARGV[3])
+redis.call('SADD', P .. 'nodes', ARGV[2])
+return 1
+`)
+
+// Register: ARGV prefix, node, ttl (ms), capacity, last ("1" on the last batch), then pairs of
+// member and room: the local members to put back, silently (their clients never saw them leave).
+// A member whose room was filled meanwhile is returned as dropped. The last batch creates the node's
+// key, which opens the node to new joins.
+var registerScript = redis.NewScript(prelude + `
+local node, ttl, cap, last = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local dropped = {}
+for i = 6, #ARGV - 1, 2 do
+  local m, rname = ARGV[i], ARGV[i + 1]
+  local mk = P .. 'member:' .. m
+  local rk = P .. 'room:' .. rname
+  local cur = redis.call('GET', mk)
+  if cur == rname then
+    redis.call('HSET', rk, m, node)
+    redis.call('SADD', P .. 'members:' .. node, m)
+  elseif cur then
+    table.insert(dropped, m)
+  else
+    local n = redis.call('HLEN', rk)
+    if n < cap then
+      redis.call('HSET', rk, m, node)
+      redis.call('SET', mk, rname)
+      redis.call('SADD', P .. 'members:' .. node, m)
+      occ(n, n + 1)
+    else
+      table.insert(dropped, m)
+    end
+  end
+end
+if last == '1' then
+  redis.call('SET', P .. 'alive:' .. node, '1', 'PX', ttl)
+  redis.call('SADD', P .. 'nodes', node)
+end
+return dropped
+`)
+
+// Reap: ARGV prefix, node, batch, force. Removes up to batch members of a node whose key expired
+// (or of this node when force is "1", on Close), publishing Gone to each peer's node; returns how many
+// remain, or -1 when the node turned out to be alive. The node leaves the registry when none remain.
+var reapScript = redis.NewScript(prelude + `
+local node, batch, force = ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local ak = P .. 'alive:' .. node
+if force == '1' then
+  redis.call('DEL', ak)
+elseif redis.call('EXISTS', ak) == 1 then
+  return -1
+end
+local sk = P .. 'members:' .. node
+local ms = redis.call('SRANDMEMBER', sk, batch)
+for _, m in ipairs(ms) do
+  local r, mnode, peer, pnode = remove(m)
+  redis.call('SREM', sk, m)
+  if r then
+    if force == '1' then
+      send('4', r, m, peer, nil, {mnode, pnode})
+    else
+      send('4', r, m, peer, nil, {pnode})
+    end
+  end
+end
+local left = redis.call('SCARD', sk)
+if left == 0 then redis.call('SREM', P .. 'nodes', node) end
+return left
+`)
