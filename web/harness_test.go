@@ -3,22 +3,15 @@ package web_test
 // The harness: builds duet once, runs it on loopback ports of its own, and drives headless Chromium pages against it.
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"duet/internal/duettest"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -43,37 +36,11 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	root, err := moduleRoot()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: cannot find the module root:", err)
-		return 1
-	}
-	duetBinary = filepath.Join(dir, "duet")
-	build := exec.Command("go", "build", "-o", duetBinary, "duet/cmd/duet")
-	build.Dir = root
-	build.Env = os.Environ()
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: building duet failed (is web/vendor there? run `make build`): %v\n%s", err, out)
+	if duetBinary, err = duettest.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
 	return m.Run()
-}
-
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err == nil {
-		if gomod := strings.TrimSpace(string(out)); gomod != "" && gomod != os.DevNull {
-			return filepath.Dir(gomod), nil
-		}
-	}
-	abs, err := filepath.Abs("..")
-	if err != nil {
-		return "", err
-	}
-	if _, err := os.Stat(filepath.Join(abs, "go.mod")); err != nil {
-		return "", fmt.Errorf("no go.mod in %s", abs)
-	}
-	return abs, nil
 }
 
 // ---- the server ----
@@ -83,30 +50,8 @@ type server struct {
 	httpPort int
 	turnPort int
 	secret   string
-
-	args []string // extra flags, after the defaults so they win
-
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-	logs *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	args     []string // extra flags, after the defaults so they win
+	duet     *duettest.Duet
 }
 
 // startServer runs duet with its HTTPS listener and embedded TURN relay on free loopback ports, and stops it when the test ends.
@@ -114,25 +59,19 @@ func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
 	s := &server{
 		t:        t,
-		httpPort: freeTCPPort(t),
-		turnPort: freeTURNPort(t),
+		httpPort: duettest.FreePort(t),
+		turnPort: duettest.FreeTURNPort(t),
 		secret:   "e2e-secret",
 		args:     args,
-		logs:     &lockedBuffer{},
 	}
-	t.Cleanup(func() {
-		s.stop()
-		if t.Failed() {
-			t.Logf("duet logs:\n%s", s.logs.String())
-		}
-	})
 	s.start()
 	return s
 }
 
+// start runs duet on the server's ports (again, after stop); it is killed when the test ends.
 func (s *server) start() {
 	s.t.Helper()
-	cmd := exec.Command(duetBinary, append([]string{
+	s.duet = duettest.Start(s.t, duetBinary, append([]string{
 		"--listen", fmt.Sprintf("127.0.0.1:%d", s.httpPort),
 		"--turn-listen", fmt.Sprintf("127.0.0.1:%d", s.turnPort),
 		"--public-ip", "127.0.0.1",
@@ -141,66 +80,10 @@ func (s *server) start() {
 		// Debug logs cost nothing here: they are shown only when a test fails.
 		"--log-level", "debug",
 	}, s.args...)...)
-	cmd.Stdout = s.logs
-	cmd.Stderr = s.logs
-	if err := cmd.Start(); err != nil {
-		s.t.Fatalf("starting duet: %v", err)
-	}
-	done := make(chan struct{})
-	go func() {
-		_ = cmd.Wait()
-		close(done)
-	}()
-	s.mu.Lock()
-	s.cmd, s.done = cmd, done
-	s.mu.Unlock()
-	s.waitHealthy(done)
-}
-
-func (s *server) waitHealthy(done chan struct{}) {
-	s.t.Helper()
-	client := &http.Client{
-		Timeout:   2 * time.Second,
-		Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
-	}
-	defer client.CloseIdleConnections()
-	deadline := time.Now().Add(waitTimeout)
-	for {
-		select {
-		case <-done:
-			s.t.Fatalf("duet exited before it was healthy; logs:\n%s", s.logs.String())
-		default:
-		}
-		resp, err := client.Get(s.baseURL("127.0.0.1") + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			s.t.Fatalf("duet was not healthy within %v (last error %v); logs:\n%s", waitTimeout, err, s.logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // stop kills the server outright, as a crash would, and waits for the process to be gone.
-func (s *server) stop() {
-	s.mu.Lock()
-	cmd, done := s.cmd, s.done
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		s.t.Errorf("duet did not exit after SIGKILL")
-	}
-}
+func (s *server) stop() { s.duet.Kill() }
 
 func (s *server) baseURL(host string) string {
 	return fmt.Sprintf("https://%s:%d", host, s.httpPort)
@@ -213,37 +96,6 @@ func (s *server) roomURL(room string, extra url.Values) string {
 		q[k] = v
 	}
 	return s.baseURL("localhost") + "/room.html?" + q.Encode()
-}
-
-func freeTCPPort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// freeTURNPort finds a port free for both UDP and TCP, since the relay listens on both.
-func freeTURNPort(t *testing.T) int {
-	t.Helper()
-	for range 50 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatalf("free udp port: %v", err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		u.Close()
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return port
-	}
-	t.Fatal("no port free for both UDP and TCP")
-	return 0
 }
 
 // ---- the browser ----

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+
+	"duet/internal/duettest"
 )
 
 // coturn runs coturn's own turnserver on loopback, sharing duet's REST secret, so a test can take the
@@ -15,7 +17,7 @@ type coturn struct {
 	t    *testing.T
 	port int
 	cmd  *exec.Cmd
-	logs *lockedBuffer
+	logs *duettest.LogBuffer
 }
 
 func startCoturn(t *testing.T, port int, secret string) *coturn {
@@ -24,7 +26,7 @@ func startCoturn(t *testing.T, port int, secret string) *coturn {
 	if err != nil {
 		t.Fatal("coturn's turnserver is required (apt-get install coturn; make test does)")
 	}
-	c := &coturn{t: t, port: port, logs: &lockedBuffer{}}
+	c := &coturn{t: t, port: port, logs: &duettest.LogBuffer{}}
 	c.cmd = exec.Command(bin, "-n", "--no-cli", "--no-tls", "--no-dtls", "--log-file=stdout", "--simple-log",
 		"--listening-ip=127.0.0.1", fmt.Sprintf("--listening-port=%d", port), "--relay-ip=127.0.0.1",
 		"--use-auth-secret", "--static-auth-secret="+secret, "--realm=duet", "--allow-loopback-peers",
@@ -47,7 +49,7 @@ func (c *coturn) kill() {
 // TestICERestartAfterRelayLoss takes the relay away mid-call and brings it back: the offerer notices
 // the broken connection and restarts ICE, and media flows again without anyone clicking.
 func TestICERestartAfterRelayLoss(t *testing.T) {
-	turnPort := freeTURNPort(t)
+	turnPort := duettest.FreeTURNPort(t)
 	relay := startCoturn(t, turnPort, "e2e-secret")
 	s := startServer(t, "--turn-listen", "", "--turn-urls", fmt.Sprintf("turn:127.0.0.1:%d?transport=udp", turnPort))
 	alice, bob := callOf(t, s, newRoom(t), url.Values{"relay": {"1"}})

@@ -10,51 +10,29 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"duet/internal/duettest"
 	"duet/internal/siotest"
 )
-
-// logBuffer collects the server's log lines for the test to read while it runs.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-var listening = regexp.MustCompile(`msg="https listening" addr=(\S+)`)
 
 // startDuet runs the server in this process with args; stop ends it as a signal would and returns
 // what run returned.
 func startDuet(t *testing.T, args ...string) (url string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &logBuffer{}
+	logs := &duettest.LogBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), nil, logs) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if m := listening.FindStringSubmatch(logs.String()); m != nil {
-			url = "https://" + m[1]
+		if addr := duettest.Listening(logs.String()); addr != "" {
+			url = "https://" + addr
 			break
 		}
 		select {
@@ -84,24 +62,7 @@ func startDuet(t *testing.T, args ...string) (url string, stop func() error) {
 }
 
 // freePort returns a loopback port free for both UDP and TCP, for the TURN listener.
-func freePort(t *testing.T) string {
-	t.Helper()
-	for range 20 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		u.Close()
-		if err == nil {
-			l.Close()
-			return strconv.Itoa(port)
-		}
-	}
-	t.Fatal("no free port")
-	return ""
-}
+func freePort(t *testing.T) string { return strconv.Itoa(duettest.FreeTURNPort(t)) }
 
 var insecure = &http.Client{
 	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
@@ -234,42 +195,16 @@ func TestGracefulShutdown(t *testing.T) {
 
 // TestSIGTERM stops the real binary as systemd does: exit status 0, clients cleanly disconnected.
 func TestSIGTERM(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "duet")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	logs := &logBuffer{}
-	cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--turn-listen", "127.0.0.1:"+freePort(t))
-	cmd.Stderr = logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill() })
-	var url string
-	for deadline := time.Now().Add(10 * time.Second); url == ""; time.Sleep(20 * time.Millisecond) {
-		if m := listening.FindStringSubmatch(logs.String()); m != nil {
-			url = "https://" + m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("duet did not start:\n%s", logs)
-		}
-	}
-	lines := holdClients(t, url, "sigterm")
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	expectCleanDisconnects(t, lines)
+	d := duettest.Start(t, duettest.Binary(t), "--listen", "127.0.0.1:0", "--turn-listen", "127.0.0.1:"+freePort(t))
+	lines := holdClients(t, d.URL, "sigterm")
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit: %v\n%s", err, logs)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatalf("no exit after SIGTERM:\n%s", logs)
+	go func() { done <- d.Stop(20 * time.Second) }()
+	expectCleanDisconnects(t, lines)
+	if err := <-done; err != nil {
+		t.Fatalf("%v\n%s", err, d.Logs)
 	}
-	if !strings.Contains(logs.String(), `msg=stopped`) {
-		t.Errorf("no clean stop in the log:\n%s", logs)
+	if !strings.Contains(d.Logs.String(), `msg=stopped`) {
+		t.Errorf("no clean stop in the log:\n%s", d.Logs)
 	}
 }
 

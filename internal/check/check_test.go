@@ -5,17 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
-	"time"
+
+	"duet/internal/duettest"
 )
 
 // duetBinary is built once by TestMain; every scenario starts its own server from it.
@@ -27,12 +23,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	duetBinary = filepath.Join(dir, "duet")
-	build := exec.Command("go", "build", "-o", duetBinary, "duet/cmd/duet")
-	build.Dir = filepath.Join("..", "..") // the module root
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building duet:", err)
+	if duetBinary, err = duettest.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -40,88 +32,14 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// logBuffer collects the server's log while it runs.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-var listening = regexp.MustCompile(`msg="https listening" addr=(\S+)`)
-
 // startDuet runs the binary on loopback with args and returns its https:// URL.
 func startDuet(t *testing.T, args ...string) string {
 	t.Helper()
-	cmd := exec.Command(duetBinary, append([]string{"--listen", "127.0.0.1:0", "--conn-rate", "100"}, args...)...)
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DUET_") { // the tests' settings only
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	logs := &logBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("duet's log:\n%s", logs)
-		}
-	})
-	deadline := time.After(15 * time.Second)
-	for {
-		if m := listening.FindStringSubmatch(logs.String()); m != nil {
-			return "https://" + m[1]
-		}
-		select {
-		case <-exited:
-			t.Fatalf("duet exited:\n%s", logs)
-		case <-deadline:
-			t.Fatalf("duet did not start:\n%s", logs)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return duettest.Start(t, duetBinary, append([]string{"--listen", "127.0.0.1:0", "--conn-rate", "100"}, args...)...).URL
 }
 
 // freePort returns a loopback port free for both UDP and TCP.
-func freePort(t *testing.T) string {
-	t.Helper()
-	for range 20 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-		_ = u.Close()
-		if err == nil {
-			_ = l.Close()
-			return strconv.Itoa(port)
-		}
-	}
-	t.Fatal("no free port")
-	return ""
-}
+func freePort(t *testing.T) string { return strconv.Itoa(duettest.FreeTURNPort(t)) }
 
 // relayArgs starts the embedded relay on a free loopback port, allowed to relay to loopback peers.
 func relayArgs(t *testing.T) (port string, args []string) {

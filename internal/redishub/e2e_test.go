@@ -10,103 +10,23 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"duet/internal/duettest"
 	"duet/internal/redishub"
 )
 
 // The end-to-end tests run real duet processes (cmd/duet) sharing one redis-server, with the real
 // socket.io-client from npm, and HAProxy with configs/haproxy.cfg in front of them.
 
-var (
-	buildOnce sync.Once
-	duetBin   string
-	buildErr  error
-)
-
-// duetBinary builds cmd/duet once per test run.
-func duetBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "duet-redishub-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		duetBin = filepath.Join(dir, "duet")
-		if out, err := exec.Command("go", "build", "-o", duetBin, "../../cmd/duet").CombinedOutput(); err != nil {
-			buildErr = err
-			duetBin = string(out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building cmd/duet: %v\n%s", buildErr, duetBin)
-	}
-	help, _ := exec.Command(duetBin, "-h").CombinedOutput()
-	if !bytes.Contains(help, []byte("-redis-url")) {
-		t.Fatalf("cmd/duet has no --redis-url flag: it must be wired to redishub (docs/scaling.md)\n%s", help)
-	}
-	return duetBin
-}
-
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-var listening = regexp.MustCompile(`msg="https listening" addr=(\S+)`)
-
-type duetNode struct {
-	url  string
-	cmd  *exec.Cmd
-	logs *logBuffer
-}
-
 // startDuet runs one duet node on a free loopback port, sharing redisURL.
-func startDuet(t *testing.T, redisURL string, extra ...string) *duetNode {
+func startDuet(t *testing.T, redisURL string, extra ...string) *duettest.Duet {
 	t.Helper()
-	bin := duetBinary(t)
-	args := append([]string{"--listen", "127.0.0.1:0", "--turn-listen", "", "--redis-url", redisURL,
-		"--conn-rate", "1000", "--event-rate", "10000", "--log-level", "debug"}, extra...)
-	n := &duetNode{logs: &logBuffer{}}
-	n.cmd = exec.Command(bin, args...)
-	n.cmd.Stderr = n.logs
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = n.cmd.Process.Kill()
-		_ = n.cmd.Wait()
-		if t.Failed() {
-			t.Logf("duet %s log:\n%s", n.url, n.logs)
-		}
-	})
-	for deadline := time.Now().Add(20 * time.Second); n.url == ""; time.Sleep(20 * time.Millisecond) {
-		if m := listening.FindStringSubmatch(n.logs.String()); m != nil {
-			n.url = "https://" + m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("duet did not start:\n%s", n.logs)
-		}
-	}
-	return n
+	return duettest.Start(t, duettest.Binary(t), append([]string{"--listen", "127.0.0.1:0", "--turn-listen", "",
+		"--redis-url", redisURL, "--conn-rate", "1000", "--event-rate", "10000", "--log-level", "debug"}, extra...)...)
 }
 
 var insecure = &http.Client{
@@ -136,41 +56,41 @@ func twoNodes(t *testing.T, urlA, urlB, room, mode string) {
 // Two duet processes, one Redis: callers on different nodes pair, relay and get their byes, over
 // websocket and polling; /healthz and /metrics report Redis.
 func TestE2ETwoDuets(t *testing.T) {
-	r := startRedis(t)
-	a := startDuet(t, r.url())
-	b := startDuet(t, r.url())
-	for _, n := range []*duetNode{a, b} {
-		if h := get(t, n.url+"/healthz"); !strings.Contains(h, `"rooms":"redis ok"`) {
-			t.Errorf("healthz of %s: %s, want redis ok", n.url, h)
+	r := duettest.StartRedis(t)
+	a := startDuet(t, r.URL())
+	b := startDuet(t, r.URL())
+	for _, n := range []*duettest.Duet{a, b} {
+		if h := get(t, n.URL+"/healthz"); !strings.Contains(h, `"rooms":"redis ok"`) {
+			t.Errorf("healthz of %s: %s, want redis ok", n.URL, h)
 		}
 	}
-	twoNodes(t, a.url, b.url, "e2e-ws", "websocket")
-	twoNodes(t, b.url, a.url, "e2e-polling", "polling")
-	if m := get(t, a.url+"/metrics"); !strings.Contains(m, "duet_redis_up 1") {
+	twoNodes(t, a.URL, b.URL, "e2e-ws", "websocket")
+	twoNodes(t, b.URL, a.URL, "e2e-polling", "polling")
+	if m := get(t, a.URL+"/metrics"); !strings.Contains(m, "duet_redis_up 1") {
 		t.Errorf("metrics without duet_redis_up 1:\n%s", grepLines(m, "duet_"))
 	}
 
 	// Redis gone: pages still served, health says so.
-	r.kill()
+	r.Kill()
 	eventually(t, 15*time.Second, "healthz reports redis down", func() bool {
-		return strings.Contains(get(t, a.url+"/healthz"), `"rooms":"redis down`)
+		return strings.Contains(get(t, a.URL+"/healthz"), `"rooms":"redis down`)
 	})
-	if page := get(t, a.url+"/"); !strings.Contains(page, "<html") && !strings.Contains(page, "<!doctype") && !strings.Contains(page, "<!DOCTYPE") {
+	if page := get(t, a.URL+"/"); !strings.Contains(page, "<html") && !strings.Contains(page, "<!doctype") && !strings.Contains(page, "<!DOCTYPE") {
 		t.Errorf("no page while redis is down: %.200s", page)
 	}
-	r.start()
+	r.Start()
 	eventually(t, 15*time.Second, "healthz reports redis back", func() bool {
-		return strings.Contains(get(t, a.url+"/healthz"), `"rooms":"redis ok"`) && strings.Contains(get(t, b.url+"/healthz"), `"rooms":"redis ok"`)
+		return strings.Contains(get(t, a.URL+"/healthz"), `"rooms":"redis ok"`) && strings.Contains(get(t, b.URL+"/healthz"), `"rooms":"redis ok"`)
 	})
-	twoNodes(t, a.url, b.url, "e2e-after-restart", "websocket")
+	twoNodes(t, a.URL, b.URL, "e2e-after-restart", "websocket")
 }
 
 // A duet node killed with SIGKILL: its caller's peer on the other node gets bye within the bound.
 func TestE2ENodeKilled(t *testing.T) {
-	r := startRedis(t)
-	a := startDuet(t, r.url())
-	b := startDuet(t, r.url())
-	cmd := exec.Command("node", "testdata/twonodes.cjs", a.url, b.url, "e2e-crash", "crash")
+	r := duettest.StartRedis(t)
+	a := startDuet(t, r.URL())
+	b := startDuet(t, r.URL())
+	cmd := exec.Command("node", "testdata/twonodes.cjs", a.URL, b.URL, "e2e-crash", "crash")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
@@ -185,9 +105,7 @@ func TestE2ENodeKilled(t *testing.T) {
 	if l, err := lines.ReadString('\n'); strings.TrimSpace(l) != "paired" {
 		t.Fatalf("twonodes.cjs crash: %q %v\n%s", l, err, stderr.String())
 	}
-	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
+	a.Kill()
 	killed := time.Now()
 	if l, err := lines.ReadString('\n'); strings.TrimSpace(l) != "bye" {
 		t.Fatalf("twonodes.cjs crash: %q %v\n%s", l, err, stderr.String())
@@ -207,9 +125,9 @@ func TestE2EHAProxy(t *testing.T) {
 	if err != nil {
 		t.Fatal("haproxy is not installed: this test needs Debian's haproxy (apt-get install haproxy; `make test` installs it through scripts/test-deps.sh)")
 	}
-	r := startRedis(t)
-	a := startDuet(t, r.url())
-	b := startDuet(t, r.url())
+	r := duettest.StartRedis(t)
+	a := startDuet(t, r.URL())
+	b := startDuet(t, r.URL())
 	src, err := os.ReadFile("../../configs/haproxy.cfg")
 	if err != nil {
 		t.Fatal(err)
@@ -228,8 +146,8 @@ func TestE2EHAProxy(t *testing.T) {
 		"    log /dev/log local0\n":  "",
 		"    maxconn 20000\n":        "    maxconn 1000\n", // an unprivileged test cannot raise its fd limit that far
 		"    bind :443\n":            "    bind 127.0.0.1:" + strconv.Itoa(port) + "\n",
-		"server node1 10.0.0.11:443": "server node1 " + strings.TrimPrefix(a.url, "https://"),
-		"server node2 10.0.0.12:443": "server node2 " + strings.TrimPrefix(b.url, "https://"),
+		"server node1 10.0.0.11:443": "server node1 " + strings.TrimPrefix(a.URL, "https://"),
+		"server node2 10.0.0.12:443": "server node2 " + strings.TrimPrefix(b.URL, "https://"),
 	} {
 		if !strings.Contains(cfg, old) {
 			t.Fatalf("configs/haproxy.cfg has no %q", old)
@@ -240,7 +158,7 @@ func TestE2EHAProxy(t *testing.T) {
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuffer{}
+	logs := &duettest.LogBuffer{}
 	cmd := exec.Command(haproxy, "-db", "-f", path)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
@@ -265,8 +183,8 @@ func TestE2EHAProxy(t *testing.T) {
 	twoNodes(t, lb, lb, "lb-ws", "websocket")
 	twoNodes(t, lb, lb, "lb-polling", "polling")
 	// The two nodes directly and through the balancer share one room table.
-	twoNodes(t, lb, a.url, "lb-mixed-a", "websocket")
-	twoNodes(t, b.url, lb, "lb-mixed-b", "polling")
+	twoNodes(t, lb, a.URL, "lb-mixed-a", "websocket")
+	twoNodes(t, b.URL, lb, "lb-mixed-b", "polling")
 }
 
 func grepLines(s, prefix string) string {

@@ -1,17 +1,11 @@
 package redishub_test
 
 import (
-	"bufio"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -56,91 +50,6 @@ func helperNode(url, name, member string) int {
 	<-joined
 	fmt.Println("joined")
 	select {}
-}
-
-// redisServer is a redis-server of the test's own on a free loopback port, without persistence.
-type redisServer struct {
-	t    *testing.T
-	port int
-	dir  string
-	cmd  *exec.Cmd
-}
-
-func startRedis(t *testing.T) *redisServer {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatal("redis-server is not installed: these tests need Debian's redis-server (apt-get install redis-server; `make test` installs it through scripts/test-deps.sh)")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	r := &redisServer{t: t, port: port, dir: t.TempDir()}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
-
-func (r *redisServer) start() {
-	r.t.Helper()
-	log, err := os.Create(filepath.Join(r.dir, "redis.log"))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer log.Close()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir)
-	r.cmd.Stdout, r.cmd.Stderr = log, log
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if ping(r.port) == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(log.Name())
-			r.t.Fatalf("redis-server on port %d did not answer PING:\n%s", r.port, out)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// kill stops redis-server at once, losing its data, as a crash would.
-func (r *redisServer) kill() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Signal(syscall.SIGKILL)
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
-
-func (r *redisServer) stop() { r.kill() }
-
-func ping(port int) error {
-	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	line, err := bufio.NewReader(c).ReadString('\n')
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(line, "+PONG") {
-		return fmt.Errorf("PING answered %q", line)
-	}
-	return nil
 }
 
 // recorder collects the outcomes one node's apply receives.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"duet/internal/duettest"
 	"duet/internal/redishub"
 	"duet/internal/room"
 	"duet/internal/signal"
@@ -21,9 +22,9 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	r := startRedis(t)
+	r := duettest.StartRedis(t)
 	hubtest.Run(t, "redis-", func(apply signal.Apply) (signal.Hub, error) {
-		h, err := redishub.New(testConfig(r.url()))
+		h, err := redishub.New(testConfig(r.URL()))
 		if err != nil {
 			return nil, err
 		}
@@ -39,9 +40,9 @@ var (
 )
 
 func TestTwoNodes(t *testing.T) {
-	r := startRedis(t)
-	a, ra := node(t, r.url())
-	b, rb := node(t, r.url())
+	r := duettest.StartRedis(t)
+	a, ra := node(t, r.URL())
+	b, rb := node(t, r.URL())
 
 	if err := a.Join("call", "a1"); err != nil {
 		t.Fatal(err)
@@ -95,7 +96,7 @@ func TestTwoNodes(t *testing.T) {
 	}
 	rb.expect(t, "B", out(signal.Left, "call", "b1", "a1", ""))
 	ra.expect(t, "A", out(signal.Left, "call", "b1", "a1", ""))
-	c, rc := node(t, r.url())
+	c, rc := node(t, r.URL())
 	if err := c.Join("call", "c1"); err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +119,10 @@ func TestTwoNodes(t *testing.T) {
 // A member never sees the newcomer before the bye of the one it replaced, nor a message after the
 // sender's bye, even with the three on three nodes.
 func TestOrderAcrossNodes(t *testing.T) {
-	r := startRedis(t)
-	a, ra := node(t, r.url())
-	b, _ := node(t, r.url())
-	c, rc := node(t, r.url())
+	r := duettest.StartRedis(t)
+	a, ra := node(t, r.URL())
+	b, _ := node(t, r.URL())
+	c, rc := node(t, r.URL())
 	for round := range 5 {
 		name := fmt.Sprintf("order-%d", round)
 		x, y, z := room.Member(fmt.Sprint("x", round)), room.Member(fmt.Sprint("y", round)), room.Member(fmt.Sprint("z", round))
@@ -206,11 +207,11 @@ func drain(r *recorder) {
 
 // Three members on three nodes join one room at once, fifty times: two get in, one is refused.
 func TestConcurrentJoins(t *testing.T) {
-	r := startRedis(t)
+	r := duettest.StartRedis(t)
 	hubs := make([]*redishub.Hub, 3)
 	recs := make([]*recorder, 3)
 	for i := range hubs {
-		hubs[i], recs[i] = node(t, r.url())
+		hubs[i], recs[i] = node(t, r.URL())
 	}
 	for round := range 50 {
 		name := fmt.Sprintf("race-%d", round)
@@ -269,15 +270,15 @@ func TestConcurrentJoins(t *testing.T) {
 // A node killed with SIGKILL leaves no trace: its member's peer gets Gone within the bye bound, and
 // the room takes someone new.
 func TestNodeKilled(t *testing.T) {
-	r := startRedis(t)
-	b, rb := node(t, r.url())
+	r := duettest.StartRedis(t)
+	b, rb := node(t, r.URL())
 	if err := b.Join("crash", "b1"); err != nil {
 		t.Fatal(err)
 	}
 	rb.expect(t, "B", out(signal.Joined, "crash", "b1", "", ""))
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "REDISHUB_HELPER_URL="+r.url(), "REDISHUB_HELPER_ROOM=crash", "REDISHUB_HELPER_MEMBER=k1")
+	cmd.Env = append(os.Environ(), "REDISHUB_HELPER_URL="+r.URL(), "REDISHUB_HELPER_ROOM=crash", "REDISHUB_HELPER_MEMBER=k1")
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -297,14 +298,14 @@ func TestNodeKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	bound := testConfig(r.url()).ByeBound()
+	bound := testConfig(r.URL()).ByeBound()
 	rb.expect(t, "B", out(signal.Gone, "crash", "k1", "b1", ""))
 	if took := time.Since(killed); took > bound+3*time.Second {
 		t.Errorf("bye took %v after the node died; the documented bound is %v", took, bound)
 	} else {
 		t.Logf("bye %v after the node died (bound %v)", took.Round(time.Millisecond), bound)
 	}
-	c, rc := node(t, r.url())
+	c, rc := node(t, r.URL())
 	if err := c.Join("crash", "c1"); err != nil {
 		t.Fatal(err)
 	}
@@ -315,9 +316,9 @@ func TestNodeKilled(t *testing.T) {
 // Redis killed and restarted empty: operations fail with ErrUnavailable meanwhile, health says so,
 // the nodes put their members back, new joins work, and Close leaves no goroutine behind.
 func TestRedisRestart(t *testing.T) {
-	r := startRedis(t)
+	r := duettest.StartRedis(t)
 	baseline := runtime.NumGoroutine()
-	cfg := testConfig(r.url())
+	cfg := testConfig(r.URL())
 	recA, recB := newRecorder(), newRecorder()
 	a, err := redishub.New(cfg)
 	if err != nil {
@@ -349,7 +350,7 @@ func TestRedisRestart(t *testing.T) {
 	recA.expect(t, "A", out(signal.Joined, "keep", "a1", "", ""), out(signal.Joined, "keep", "b1", "a1", ""))
 	recB.expect(t, "B", out(signal.Joined, "keep", "b1", "a1", ""), out(signal.Joined, "drop", "b2", "", ""))
 
-	r.kill()
+	r.Kill()
 	for _, op := range []struct {
 		name string
 		do   func() error
@@ -371,7 +372,7 @@ func TestRedisRestart(t *testing.T) {
 		t.Errorf("status %q, up %v while redis is down", s, a.Up())
 	}
 
-	r.start() // same port, no data
+	r.Start() // same port, no data
 	for _, h := range []*redishub.Hub{a, b} {
 		eventually(t, 15*time.Second, "health back after redis restarted", func() bool { return h.Healthy() == nil })
 	}
@@ -409,10 +410,10 @@ func TestRedisRestart(t *testing.T) {
 // A node started while Redis is down serves nothing from the room table until Redis answers, then
 // works without a restart.
 func TestStartWithoutRedis(t *testing.T) {
-	r := startRedis(t)
-	r.kill()
+	r := duettest.StartRedis(t)
+	r.Kill()
 	rec := newRecorder()
-	h, err := redishub.New(testConfig(r.url()))
+	h, err := redishub.New(testConfig(r.URL()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -426,7 +427,7 @@ func TestStartWithoutRedis(t *testing.T) {
 	if err := h.Join("late", "l1"); !errors.Is(err, signal.ErrUnavailable) {
 		t.Errorf("join with redis down: %v, want ErrUnavailable", err)
 	}
-	r.start()
+	r.Start()
 	eventually(t, 15*time.Second, "healthy once redis answers", func() bool { return h.Healthy() == nil })
 	if err := h.Join("late", "l1"); err != nil {
 		t.Fatal(err)

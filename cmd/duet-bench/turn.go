@@ -1,0 +1,253 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const turnSecret = "bench-secret"
+
+// uclientResult is what one turnutils_uclient run reported, plus the server's CPU over it.
+type uclientResult struct {
+	sent, recv, lost  int
+	lossPct           float64
+	rttAvg, rttMax    float64 // ms
+	jitAvg, jitMax    float64 // ms
+	wall              time.Duration
+	serverCPU         float64 // s
+	pps, cpuPerPacket float64 // received packets per wall second; µs of server CPU per received packet
+}
+
+var (
+	ucTotals = regexp.MustCompile(`start_mclient: tot_send_msgs=(\d+), tot_recv_msgs=(\d+)\s*$`)
+	ucLost   = regexp.MustCompile(`Total lost packets (\d+) \(([\d.]+)%\)`)
+	ucRTT    = regexp.MustCompile(`Average round trip delay ([\d.]+) ms; min = [\d.]+ ms, max = ([\d.]+) ms`)
+	ucJitter = regexp.MustCompile(`Average jitter ([\d.]+) ms; min = [\d.]+ ms, max = ([\d.]+) ms`)
+)
+
+func parseUclient(out string) (uclientResult, error) {
+	var r uclientResult
+	var tot, lost, rtt, jit []string
+	for _, l := range strings.Split(out, "\n") {
+		if m := ucTotals.FindStringSubmatch(l); m != nil && !strings.Contains(l, "msz=") {
+			tot = m
+		}
+		if m := ucLost.FindStringSubmatch(l); m != nil {
+			lost = m
+		}
+		if m := ucRTT.FindStringSubmatch(l); m != nil {
+			rtt = m
+		}
+		if m := ucJitter.FindStringSubmatch(l); m != nil {
+			jit = m
+		}
+	}
+	if tot == nil || lost == nil || rtt == nil || jit == nil {
+		return r, fmt.Errorf("no summary in uclient output:\n%s", tail(out, 15))
+	}
+	r.sent, _ = strconv.Atoi(tot[1])
+	r.recv, _ = strconv.Atoi(tot[2])
+	r.lost, _ = strconv.Atoi(lost[1])
+	r.lossPct, _ = strconv.ParseFloat(lost[2], 64)
+	r.rttAvg, _ = strconv.ParseFloat(rtt[1], 64)
+	r.rttMax, _ = strconv.ParseFloat(rtt[2], 64)
+	r.jitAvg, _ = strconv.ParseFloat(jit[1], 64)
+	r.jitMax, _ = strconv.ParseFloat(jit[2], 64)
+	return r, nil
+}
+
+func tail(s string, n int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(l[max(0, len(l)-n):], "\n")
+}
+
+// turnLoad is one uclient configuration.
+type turnLoad struct {
+	name    string
+	m, n, l int
+	z       int
+}
+
+func (t turnLoad) args(port int) []string {
+	return []string{"-y", "-c", "-m", strconv.Itoa(t.m), "-n", strconv.Itoa(t.n), "-l", strconv.Itoa(t.l), "-z", strconv.Itoa(t.z),
+		"-u", "bench", "-W", turnSecret, "-p", strconv.Itoa(port), "127.0.0.1"}
+}
+
+func (t turnLoad) String() string {
+	return fmt.Sprintf("-y -c -m %d -n %d -l %d -z %d", t.m, t.n, t.l, t.z)
+}
+
+// turnServer starts duet's embedded relay or coturn on a fresh port; it returns the process and port.
+func (e *env) startTURN(side string) (*proc, int, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, 0, err
+	}
+	listen := fmt.Sprintf("127.0.0.1:%d", port)
+	if side == "duet" {
+		p, err := e.startDuet("--turn-listen", listen, "--turn-secret", turnSecret, "--public-ip", "127.0.0.1",
+			"--turn-allow-peer", "127.0.0.0/8", "--turn-max-allocations", "100000", "--relay-ports", "40000-49999")
+		if err == nil {
+			err = stunReady(port, 10*time.Second)
+		}
+		return p, port, err
+	}
+	dir, err := os.MkdirTemp(e.tmp, "coturn-")
+	if err != nil {
+		return nil, 0, err
+	}
+	p, err := startProc("coturn", nil, 20*time.Second, dir,
+		"turnserver", "--use-auth-secret", "--static-auth-secret", turnSecret, "--realm", "duet",
+		"--listening-ip", "127.0.0.1", "--listening-port", strconv.Itoa(port), "--relay-ip", "127.0.0.1",
+		"--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--min-port", "50000", "--max-port", "59999",
+		"--pidfile", filepath.Join(dir, "pid"), "--log-file", "stdout", "--simple-log", "--db", filepath.Join(dir, "turndb"))
+	if err == nil {
+		if err = stunReady(port, 10*time.Second); err != nil {
+			p.stop()
+			err = fmt.Errorf("coturn: %w\n%s", err, p.lastLines())
+		}
+	}
+	return p, port, err
+}
+
+// runUclient runs one load against a server already running.
+// stunReady sends STUN Binding requests to 127.0.0.1:port until one is answered.
+func stunReady(port int, timeout time.Duration) error {
+	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	req := []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	buf := make([]byte, 1500)
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		_, _ = conn.Write(req)
+		_ = conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		if n, err := conn.Read(buf); err == nil && n >= 20 && buf[0] == 1 && buf[1] == 1 {
+			return nil
+		}
+	}
+	return fmt.Errorf("no STUN answer on udp port %d within %v", port, timeout)
+}
+
+func runUclient(ctx context.Context, p *proc, port int, load turnLoad) (uclientResult, error) {
+	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	cpu0 := cpuSeconds(p.pid())
+	t0 := time.Now()
+	out, err := exec.CommandContext(ctx, "turnutils_uclient", load.args(port)...).CombinedOutput()
+	wall := time.Since(t0)
+	cpu := cpuSeconds(p.pid()) - cpu0
+	if err != nil {
+		return uclientResult{}, fmt.Errorf("turnutils_uclient %s against %s: %v\n%s", load, p.name, err, tail(string(out), 15))
+	}
+	r, err := parseUclient(string(out))
+	if err != nil {
+		return r, err
+	}
+	r.wall, r.serverCPU = wall, cpu
+	r.pps = float64(r.recv) / wall.Seconds()
+	if r.recv > 0 {
+		r.cpuPerPacket = cpu / float64(r.recv) * 1e6
+	}
+	return r, nil
+}
+
+func turnSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
+	if _, err := exec.LookPath("turnutils_uclient"); err != nil {
+		return "", fmt.Errorf("turnutils_uclient missing (apt-get install coturn): %w", err)
+	}
+	var b strings.Builder
+	b.WriteString("## 2. TURN relay (UDP, loopback)\n\n")
+	b.WriteString("coturn's `turnutils_uclient` in client-to-client mode (`-y`: pairs of allocations sending to each other through the relay; `-c`: no RTCP allocations, as browsers with rtcp-mux) with REST credentials derived from the shared secret (`-W`), against duet's embedded relay and against coturn's `turnserver`, each a fresh process per load, alternating which goes first. Packets per second = packets received by the clients / uclient's wall time; CPU per packet = server utime+stime over the run / packets received. Medians of the repetitions.\n\n")
+	loads := []turnLoad{
+		{name: "1000-byte packets", m: 40, n: 250, l: 1000, z: 0},
+		{name: "160-byte packets", m: 40, n: 250, l: 160, z: 0},
+	}
+	for _, load := range loads {
+		var duet, coturn []uclientResult
+		for r := range c.turnReps {
+			order := []string{"duet", "coturn"}
+			if r%2 == 1 {
+				order = []string{"coturn", "duet"}
+			}
+			for _, side := range order {
+				p, port, err := e.startTURN(side)
+				if err != nil {
+					return b.String(), err
+				}
+				res, err := runUclient(ctx, p, port, load)
+				p.stop()
+				if err != nil {
+					return b.String(), err
+				}
+				fmt.Fprintf(os.Stderr, "%s %s: %+v\n", side, load, res)
+				if side == "duet" {
+					duet = append(duet, res)
+				} else {
+					coturn = append(coturn, res)
+				}
+			}
+		}
+		t := table{head: []string{"metric", "duet", "coturn", "duet / coturn", "target"}}
+		row := func(name, format string, get func(uclientResult) float64, target string) {
+			d, p := medianOf(duet, get), medianOf(coturn, get)
+			t.add(name, fmt.Sprintf(format, d), fmt.Sprintf(format, p), ratio(d, p), target)
+		}
+		row("packets received", "%.0f", func(r uclientResult) float64 { return float64(r.recv) }, "")
+		row("loss %", "%.3f", func(r uclientResult) float64 { return r.lossPct }, "")
+		row("packets per second", "%.0f", func(r uclientResult) float64 { return r.pps }, "")
+		row("round trip avg (ms)", "%.3f", func(r uclientResult) float64 { return r.rttAvg }, "")
+		row("round trip max (ms)", "%.0f", func(r uclientResult) float64 { return r.rttMax }, "")
+		row("jitter avg (ms)", "%.3f", func(r uclientResult) float64 { return r.jitAvg }, "")
+		row("server CPU (s)", "%.2f", func(r uclientResult) float64 { return r.serverCPU }, "")
+		row("server CPU per packet (µs)", "%.2f", func(r uclientResult) float64 { return r.cpuPerPacket }, "≤ 0.8×")
+		fmt.Fprintf(&b, "### %s: `turnutils_uclient %s`, %d repetitions\n\n%s\n", load.name, load, c.turnReps, t.String())
+	}
+
+	// The highest load before any loss: more client pairs at full speed, a few bounded steps.
+	b.WriteString("### Highest rate before loss\n\n")
+	steps := []int{50, 150, 300}
+	t := table{head: []string{"clients (`-m`)", "duet pps", "duet loss %", "coturn pps", "coturn loss %"}}
+	best := map[string]float64{}
+	lossy := map[string]bool{}
+	for _, m := range steps {
+		load := turnLoad{m: m, n: 100, l: 1000, z: 0}
+		row := []string{strconv.Itoa(m)}
+		for _, side := range []string{"duet", "coturn"} {
+			if lossy[side] {
+				row = append(row, "—", "—")
+				continue
+			}
+			p, port, err := e.startTURN(side)
+			if err != nil {
+				return b.String(), err
+			}
+			res, err := runUclient(ctx, p, port, load)
+			p.stop()
+			if err != nil {
+				return b.String(), err
+			}
+			fmt.Fprintf(os.Stderr, "step %s %s: %+v\n", side, load, res)
+			row = append(row, fmt.Sprintf("%.0f", res.pps), fmt.Sprintf("%.3f", res.lossPct))
+			if res.lost == 0 && res.recv == res.sent {
+				best[side] = max(best[side], res.pps)
+			} else {
+				lossy[side] = true
+			}
+		}
+		t.add(row...)
+	}
+	fmt.Fprintf(&b, "`turnutils_uclient -y -c -m M -n 100 -l 1000 -z 0`, one run per step, stopping a server's steps at its first loss.\n\n%s\n", t.String())
+	fmt.Fprintf(&b, "Highest loss-free rate: duet %.0f pps, coturn %.0f pps (%s; target ≥ 1×).\n", best["duet"], best["coturn"], ratio(best["duet"], best["coturn"]))
+	return b.String(), nil
+}
