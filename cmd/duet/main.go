@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -103,6 +104,9 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 		Logger:  log.With("component", "http"),
 	})
 
+	if cfg.PprofListen != "" {
+		go servePprof(cfg.PprofListen, log)
+	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -179,6 +183,20 @@ func certificates(cfg config.Config, log *slog.Logger) (tlsConfig *tls.Config, p
 		MaxHeaderBytes:    16 << 10,
 	}
 	return m.TLSConfig(), plain, false, nil
+}
+
+// servePprof serves Go's profiler apart from the public listener, for benchmarks and diagnosis.
+func servePprof(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("pprof listening", "addr", addr)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Error("pprof", "err", err)
+	}
 }
 
 // roomsHealth says where rooms are kept and whether that store answers.

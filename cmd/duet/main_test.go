@@ -100,7 +100,11 @@ func metric(t *testing.T, page, name string) float64 {
 }
 
 func TestHealthAndMetricsMove(t *testing.T) {
-	url, _ := startDuet(t, "--turn-listen", "127.0.0.1:"+freePort(t), "--conn-rate", "1000")
+	pprofAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(duettest.FreePort(t)))
+	url, _ := startDuet(t, "--turn-listen", "127.0.0.1:"+freePort(t), "--conn-rate", "1000", "--pprof-listen", pprofAddr)
+	if page := get(t, "http://"+pprofAddr+"/debug/pprof/"); !strings.Contains(page, "goroutine") {
+		t.Errorf("no profiler on --pprof-listen: %.200s", page)
+	}
 	var health map[string]string
 	if err := json.Unmarshal([]byte(get(t, url+"/healthz")), &health); err != nil || health["status"] != "ok" || health["turn"] != "ok" {
 		t.Fatalf("healthz: %v %v", health, err)

@@ -37,6 +37,7 @@ type Config struct {
 	EventRate       float64
 	MaxConnPerIP    int
 	RedisURL        string
+	PprofListen     string
 
 	TURNListen         string
 	TURNSListen        string
@@ -92,6 +93,7 @@ func flags(c *Config) *flag.FlagSet {
 	fs.Float64Var(&c.ConnRate, "conn-rate", 2, "new Socket.IO connections per second per IP (bursts of ten seconds' worth)")
 	fs.Float64Var(&c.EventRate, "event-rate", 50, "Socket.IO events per second per IP (bursts of ten seconds' worth)")
 	fs.IntVar(&c.MaxConnPerIP, "max-conn-per-ip", 50, "Socket.IO connections open at once per IP")
+	fs.StringVar(&c.PprofListen, "pprof-listen", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; never expose it")
 	fs.StringVar(&c.RedisURL, "redis-url", "", "share rooms with other duet nodes through this Redis, e.g. redis://10.0.0.5:6379/0 (empty: rooms in memory)")
 
 	fs.StringVar(&c.TURNListen, "turn-listen", ":3478", `embedded TURN/STUN address, UDP and TCP; "" disables the embedded relay`)
