@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"os/exec"
 	"runtime"
 	"strconv"
@@ -64,25 +63,6 @@ func startDuet(t *testing.T, args ...string) (url string, stop func() error) {
 // freePort returns a loopback port free for both UDP and TCP, for the TURN listener.
 func freePort(t *testing.T) string { return strconv.Itoa(duettest.FreeTURNPort(t)) }
 
-var insecure = &http.Client{
-	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
-	Timeout:   10 * time.Second,
-}
-
-func get(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := insecure.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s\n%s", url, resp.Status, b)
-	}
-	return string(b)
-}
-
 // metric reads one sample from a /metrics page, e.g. `duet_rooms{occupancy="2"}`.
 func metric(t *testing.T, page, name string) float64 {
 	t.Helper()
@@ -102,14 +82,14 @@ func metric(t *testing.T, page, name string) float64 {
 func TestHealthAndMetricsMove(t *testing.T) {
 	pprofAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(duettest.FreePort(t)))
 	url, _ := startDuet(t, "--turn-listen", "127.0.0.1:"+freePort(t), "--conn-rate", "1000", "--pprof-listen", pprofAddr)
-	if page := get(t, "http://"+pprofAddr+"/debug/pprof/"); !strings.Contains(page, "goroutine") {
+	if page := duettest.Get(t, "http://"+pprofAddr+"/debug/pprof/"); !strings.Contains(page, "goroutine") {
 		t.Errorf("no profiler on --pprof-listen: %.200s", page)
 	}
 	var health map[string]string
-	if err := json.Unmarshal([]byte(get(t, url+"/healthz")), &health); err != nil || health["status"] != "ok" || health["turn"] != "ok" {
+	if err := json.Unmarshal([]byte(duettest.Get(t, url+"/healthz")), &health); err != nil || health["status"] != "ok" || health["turn"] != "ok" {
 		t.Fatalf("healthz: %v %v", health, err)
 	}
-	before := get(t, url+"/metrics")
+	before := duettest.Get(t, url+"/metrics")
 	offer := json.RawMessage(`{"type":"offer","sdp":"v=0"}`)
 	siotest.Run(t, url, 4, []string{"websocket"},
 		siotest.Connect("a"), siotest.Connect("b"), siotest.Connect("c"),
@@ -120,7 +100,7 @@ func TestHealthAndMetricsMove(t *testing.T) {
 		siotest.Emit("c", "leave", "m"), siotest.Expect("c", "error", siotest.Refused("leave", "not_in_room")),
 		siotest.Emit("a", "leave", "m"), siotest.Expect("b", "bye", "m", "$a"),
 	)
-	after := get(t, url+"/metrics")
+	after := duettest.Get(t, url+"/metrics")
 	for name, delta := range map[string]float64{
 		"duet_joins_total": 2, "duet_fulls_total": 1, "duet_messages_relayed_total": 1,
 		"duet_byes_total": 1, "duet_events_refused_total": 1,
@@ -184,7 +164,7 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("run returned %v", err)
 	}
 	expectCleanDisconnects(t, lines)
-	if _, err := insecure.Get(url + "/healthz"); err == nil {
+	if _, err := duettest.Insecure.Get(url + "/healthz"); err == nil {
 		t.Error("still serving after shutdown")
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -242,7 +222,7 @@ func iceServers(t *testing.T, url string) (ice struct {
 	TTL int `json:"ttl"`
 }) {
 	t.Helper()
-	if err := json.Unmarshal([]byte(get(t, url+"/api/ice-servers")), &ice); err != nil {
+	if err := json.Unmarshal([]byte(duettest.Get(t, url+"/api/ice-servers")), &ice); err != nil {
 		t.Fatal(err)
 	}
 	return ice

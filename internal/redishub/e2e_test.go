@@ -3,8 +3,6 @@ package redishub_test
 import (
 	"bufio"
 	"bytes"
-	"crypto/tls"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -29,22 +27,6 @@ func startDuet(t *testing.T, redisURL string, extra ...string) *duettest.Duet {
 		"--redis-url", redisURL, "--conn-rate", "1000", "--event-rate", "10000", "--log-level", "debug"}, extra...)...)
 }
 
-var insecure = &http.Client{
-	Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}},
-	Timeout:   5 * time.Second,
-}
-
-func get(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := insecure.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
 func twoNodes(t *testing.T, urlA, urlB, room, mode string) {
 	t.Helper()
 	cmd := exec.Command("node", "testdata/twonodes.cjs", urlA, urlB, room, mode)
@@ -60,27 +42,27 @@ func TestE2ETwoDuets(t *testing.T) {
 	a := startDuet(t, r.URL())
 	b := startDuet(t, r.URL())
 	for _, n := range []*duettest.Duet{a, b} {
-		if h := get(t, n.URL+"/healthz"); !strings.Contains(h, `"rooms":"redis ok"`) {
+		if h := duettest.Get(t, n.URL+"/healthz"); !strings.Contains(h, `"rooms":"redis ok"`) {
 			t.Errorf("healthz of %s: %s, want redis ok", n.URL, h)
 		}
 	}
 	twoNodes(t, a.URL, b.URL, "e2e-ws", "websocket")
 	twoNodes(t, b.URL, a.URL, "e2e-polling", "polling")
-	if m := get(t, a.URL+"/metrics"); !strings.Contains(m, "duet_redis_up 1") {
+	if m := duettest.Get(t, a.URL+"/metrics"); !strings.Contains(m, "duet_redis_up 1") {
 		t.Errorf("metrics without duet_redis_up 1:\n%s", grepLines(m, "duet_"))
 	}
 
 	// Redis gone: pages still served, health says so.
 	r.Kill()
 	eventually(t, 15*time.Second, "healthz reports redis down", func() bool {
-		return strings.Contains(get(t, a.URL+"/healthz"), `"rooms":"redis down`)
+		return strings.Contains(duettest.Get(t, a.URL+"/healthz"), `"rooms":"redis down`)
 	})
-	if page := get(t, a.URL+"/"); !strings.Contains(page, "<html") && !strings.Contains(page, "<!doctype") && !strings.Contains(page, "<!DOCTYPE") {
+	if page := duettest.Get(t, a.URL+"/"); !strings.Contains(page, "<html") && !strings.Contains(page, "<!doctype") && !strings.Contains(page, "<!DOCTYPE") {
 		t.Errorf("no page while redis is down: %.200s", page)
 	}
 	r.Start()
 	eventually(t, 15*time.Second, "healthz reports redis back", func() bool {
-		return strings.Contains(get(t, a.URL+"/healthz"), `"rooms":"redis ok"`) && strings.Contains(get(t, b.URL+"/healthz"), `"rooms":"redis ok"`)
+		return strings.Contains(duettest.Get(t, a.URL+"/healthz"), `"rooms":"redis ok"`) && strings.Contains(duettest.Get(t, b.URL+"/healthz"), `"rooms":"redis ok"`)
 	})
 	twoNodes(t, a.URL, b.URL, "e2e-after-restart", "websocket")
 }
@@ -173,7 +155,7 @@ func TestE2EHAProxy(t *testing.T) {
 	})
 	lb := "https://127.0.0.1:" + strconv.Itoa(port)
 	eventually(t, 15*time.Second, "haproxy forwards /healthz", func() bool {
-		resp, err := insecure.Get(lb + "/healthz")
+		resp, err := duettest.Insecure.Get(lb + "/healthz")
 		if err != nil {
 			return false
 		}
