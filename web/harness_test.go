@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"duet/internal/chromium"
 	"duet/internal/duettest"
 
 	"github.com/chromedp/cdproto/page"
@@ -18,7 +19,6 @@ import (
 )
 
 const (
-	chromiumPath = "/usr/bin/chromium"
 	// Generous: two browsers encode and decode video on a 2-core machine, under -race.
 	waitTimeout = 20 * time.Second
 )
@@ -103,33 +103,11 @@ func (s *server) roomURL(room string, extra url.Values) string {
 // newBrowser starts a headless Chromium of its own (fresh profile) and closes it when the test ends.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	if _, err := os.Stat(chromiumPath); err != nil {
-		t.Fatalf("Chromium is required for the end-to-end tests but %s is missing (%v); install it with `make test-deps` (apt-get install chromium)", chromiumPath, err)
+	bctx, cancel, err := chromium.Start(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		// duet's certificate is self-signed. use-fake-ui-for-media-stream also answers getDisplayMedia with a fake screen.
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(func() {
-		cancelBrowser()
-		cancelAlloc()
-	})
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("starting Chromium: %v", err)
-	}
+	t.Cleanup(cancel)
 	return bctx
 }
 
