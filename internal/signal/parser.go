@@ -1,11 +1,11 @@
 package signal
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/zishang520/socket.io/parsers/socket/v3/parser"
 	"github.com/zishang520/socket.io/v3/pkg/types"
@@ -57,7 +57,7 @@ func decodeEvent(b []byte) (*parser.Packet, error) {
 	p := &parser.Packet{Type: parser.EVENT, Nsp: "/"}
 	rest := b[1:]
 	if len(rest) > 0 && rest[0] == '/' {
-		i := strings.IndexByte(string(rest[:min(len(rest), maxNamespaceLen+1)]), ',')
+		i := bytes.IndexByte(rest[:min(len(rest), maxNamespaceLen+1)], ',')
 		if i < 0 {
 			return nil, fmt.Errorf("%w: namespace", errBadEvent)
 		}
@@ -77,21 +77,96 @@ func decodeEvent(b []byte) (*parser.Packet, error) {
 		}
 		p.Id, rest = &id, rest[n:]
 	}
-	var args []json.RawMessage
-	if err := json.Unmarshal(rest, &args); err != nil || len(args) == 0 {
+	// One pass checks the whole array; the arguments are then cut out of one copy of it, so that a
+	// relayed payload costs no decoding and one allocation.
+	rest = bytes.TrimLeft(rest, " \t\r\n")
+	if len(rest) == 0 || rest[0] != '[' || !json.Valid(rest) {
 		return nil, fmt.Errorf("%w: payload", errBadEvent)
 	}
-	var name string
-	if args[0][0] != '"' || json.Unmarshal(args[0], &name) != nil || parser.ReservedEvents.Has(name) {
+	args := splitArray(bytes.Clone(rest))
+	if len(args) == 0 {
+		return nil, fmt.Errorf("%w: payload", errBadEvent)
+	}
+	name, ok := eventName(args[0])
+	if !ok || parser.ReservedEvents.Has(name) {
 		return nil, fmt.Errorf("%w: event name", errBadEvent)
 	}
 	data := make([]any, len(args))
 	data[0] = name
 	for i, a := range args[1:] {
-		data[i+1] = a
+		data[i+1] = json.RawMessage(a)
 	}
 	p.Data = data
 	return p, nil
+}
+
+// splitArray returns the elements of a JSON array already known to be valid, each without the white
+// space around it.
+func splitArray(b []byte) [][]byte {
+	out := make([][]byte, 0, 4) // join, leave and message have at most three
+	depth, start, inString := 0, -1, false
+	for i := 1; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case ' ', '\t', '\r', '\n':
+			continue
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+		case '}':
+			depth--
+		case ']':
+			if depth == 0 {
+				if start >= 0 {
+					out = append(out, bytes.TrimRight(b[start:i], " \t\r\n"))
+				}
+				return out
+			}
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, bytes.TrimRight(b[start:i], " \t\r\n"))
+				start = -1
+				continue
+			}
+		}
+		if start < 0 {
+			start = i
+		}
+	}
+	return out
+}
+
+// eventName decodes the first element, which must be a JSON string; the protocol's own names cost
+// no allocation.
+func eventName(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	switch string(inner) {
+	case "join":
+		return "join", true
+	case "leave":
+		return "leave", true
+	case "message":
+		return "message", true
+	}
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), true
+	}
+	var name string
+	return name, json.Unmarshal(raw, &name) == nil
 }
 
 type rawEncoder struct {

@@ -125,3 +125,32 @@ func FuzzEvent(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSplitArray checks the array splitter against encoding/json's own decoding into raw elements.
+func FuzzSplitArray(f *testing.F) {
+	for _, s := range []string{
+		`["join","r"]`, `[ "a" , {"b":[1,2,"]"]} , "c\"]" ]`, `[]`, `[[],[[]],{}]`, `["\\",1.0e3,null,true]`,
+		`["message","r",{"sdp":"v=0\r\na=x"}]`, "[\n1\t,\r2 ]",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		body := bytes.TrimLeft(payload, " \t\r\n")
+		if len(body) == 0 || body[0] != '[' || !json.Valid(body) {
+			return
+		}
+		var want []json.RawMessage
+		if err := json.Unmarshal(body, &want); err != nil {
+			t.Fatalf("valid array %q does not decode: %v", body, err)
+		}
+		got := splitArray(body)
+		if len(got) != len(want) {
+			t.Fatalf("%q: %d elements, want %d", body, len(got), len(want))
+		}
+		for i := range want {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("%q: element %d is %q, want %q", body, i, got[i], want[i])
+			}
+		}
+	})
+}
