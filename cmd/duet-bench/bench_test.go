@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,49 @@ func TestLoadSmoke(t *testing.T) {
 				t.Fatalf("missing readings: %+v", res)
 			}
 		})
+	}
+}
+
+// TestNodesSmoke: two duet nodes on one redis-server, every room split across them. A missing
+// redis-server fails the test (never skips it).
+func TestNodesSmoke(t *testing.T) {
+	e := testEnv(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Second)
+	defer cancel()
+	const n, m = 20, 5
+	s := nodesSetup{k: 2, redis: true}
+	res, err := oneNodesLoad(ctx, e, s, n, m, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	printNodes(s.String(), res)
+	if res.Errors != 0 || res.Relayed != n*m || res.Expected != n*m {
+		t.Fatalf("errors %d %v, relayed %d of %d; want 0 errors and all %d relayed", res.Errors, res.FirstErrors, res.Relayed, res.Expected, n*m)
+	}
+	if len(res.duet) != 2 || res.redis.PID == 0 {
+		t.Fatalf("want readings of 2 nodes and redis-server, got %+v / %+v", res.duet, res.redis)
+	}
+	for i, u := range append(res.duet, res.redis) {
+		if u.PeakRSSKiB == 0 {
+			t.Fatalf("process %d (pid %d): no peak RSS reading", i, u.PID)
+		}
+	}
+	if res.JoinP50 <= 0 || res.RelayP50 <= 0 {
+		t.Fatalf("missing readings: %+v", res)
+	}
+	// Both nodes carried clients: each of the 10 rooms has one member on each node.
+	cfg := LoadConfig{Addrs: []string{"a", "b"}}
+	for i := range n {
+		if want := [2]string{"a", "b"}[(i/2+i%2)%2]; cfg.addrOf(i) != want {
+			t.Fatalf("client %d on %s, want %s", i, cfg.addrOf(i), want)
+		}
+		if i%2 == 1 && cfg.addrOf(i) == cfg.addrOf(i-1) {
+			t.Fatalf("room %d has both members on %s", i/2, cfg.addrOf(i))
+		}
+	}
+	table := nodesTable([]nodesSetup{s}, [][]nodesResult{{res}})
+	if !strings.Contains(table, "0 / 100 of 100") {
+		t.Fatalf("table without the error row:\n%s", table)
 	}
 }
 

@@ -9,10 +9,10 @@ import (
 	"strings"
 	"time"
 
+	"duet/internal/chromium"
+
 	"github.com/chromedp/chromedp"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 // armJS runs in the second page before its Join click: it stamps the click (capture phase, so before
 // the page's own handler), the first remote frame presented (requestVideoFrameCallback) and the first
@@ -97,9 +97,6 @@ func callSetup(ctx context.Context, browser context.Context, base, room string, 
 }
 
 func callSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
-	if _, err := os.Stat(chromiumPath); err != nil {
-		return "", fmt.Errorf("chromium missing at %s (apt-get install chromium): %w", chromiumPath, err)
-	}
 	turnPort, err := freePort()
 	if err != nil {
 		return "", err
@@ -117,27 +114,11 @@ func callSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("use-fake-device-for-media-stream", true),
-		chromedp.Flag("use-fake-ui-for-media-stream", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("ignore-certificate-errors", true),
-		chromedp.UserDataDir(dir),
+	browser, cancelBrowser, err := chromium.Start(ctx, dir)
+	if err != nil {
+		return "", err
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	browser, cancelBrowser := chromedp.NewContext(actx)
 	defer cancelBrowser()
-	if err := chromedp.Do(browser); err != nil {
-		return "", fmt.Errorf("starting chromium: %w", err)
-	}
 	// One warm-up call, not counted: the first one pays for Chromium's media and codec start-up.
 	if _, _, err := callSetup(ctx, browser, base, "warmup", false); err != nil {
 		return "", fmt.Errorf("warm-up call: %w", err)
@@ -145,7 +126,7 @@ func callSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
 
 	var b strings.Builder
 	b.WriteString("## 3. Call set-up (headless Chromium, fake camera, loopback)\n\n")
-	fmt.Fprintf(&b, "Two pages of `/room.html?room=NAME` in one headless Chromium (`%s`), fake devices. Time from the second page's `button#connserver` click (stamped in the page, capture phase) to the first remote video frame it presents (`requestVideoFrameCallback` on `video#remotevideo`) and to `getStats()` inbound-rtp video `framesDecoded > 0` (polled every 5 ms in the page). Alternating direct and `relay=1` (`iceTransportPolicy: 'relay'` through duet's embedded TURN); one warm-up call not counted; %d calls each.\n\n", chromiumPath, c.callReps)
+	fmt.Fprintf(&b, "Two pages of `/room.html?room=NAME` in one headless Chromium (`%s`), fake devices. Time from the second page's `button#connserver` click (stamped in the page, capture phase) to the first remote video frame it presents (`requestVideoFrameCallback` on `video#remotevideo`) and to `getStats()` inbound-rtp video `framesDecoded > 0` (polled every 5 ms in the page). Alternating direct and `relay=1` (`iceTransportPolicy: 'relay'` through duet's embedded TURN); one warm-up call not counted; %d calls each.\n\n", chromium.Path, c.callReps)
 	t := table{head: []string{"mode", "first frame p50", "first frame min / max", "framesDecoded>0 p50", "target", "calls"}}
 	res := map[bool][][2]time.Duration{}
 	for i := range 2 * c.callReps {

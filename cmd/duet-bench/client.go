@@ -238,7 +238,11 @@ func (c *sioClient) expect(name string, timeout time.Duration) (event, error) {
 			continue
 		}
 		if ev.name == "error" {
-			return ev, fmt.Errorf("waiting for %s: error event %s", name, trunc(ev.raw))
+			raw := ev.raw
+			if len(raw) > 400 {
+				raw = raw[:400]
+			}
+			return ev, fmt.Errorf("waiting for %s: error event %s", name, raw)
 		}
 		return ev, fmt.Errorf("waiting for %s: got %s", name, ev.name)
 	}

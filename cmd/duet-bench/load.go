@@ -24,6 +24,20 @@ type LoadConfig struct {
 	Dials   int           // connections opened at once
 	Timeout time.Duration // the longest wait for any one answer
 	Room    string        // room name prefix (runs against one server must not collide)
+	// Addrs, when set, are several servers sharing rooms (duet nodes on one Redis): the two members
+	// of room p connect to Addrs[p%k] and Addrs[(p+1)%k], so with k >= 2 every room spans two nodes.
+	Addrs []string
+	Watch []int // more pids (the other nodes, redis-server) whose CPU and peak RSS are read
+}
+
+// ProcUse is what one watched process spent over a run.
+type ProcUse struct {
+	PID        int
+	CPUTotal   float64 // utime+stime over the whole run (connect to disconnect), seconds
+	CPURelay   float64 // over the message phase only
+	PeakRSSKiB int64   // VmHWM at the end (since the process started)
+	RSSIdleKiB int64   // VmRSS before connecting
+	RSSConnKiB int64   // VmRSS with all N joined
 }
 
 // LoadResult is what one run measured.
@@ -45,6 +59,17 @@ type LoadResult struct {
 	GenCPURelay             float64 // the generator's own CPU seconds over the message phase
 	// From duet's /metrics with all N joined (Go runtime gauges); zero for servers without it.
 	Goroutines, HeapInuseKiB, StackInuseKiB float64
+	Watched                                 []ProcUse // one per LoadConfig.Watch, same order
+}
+
+// addrOf is the server client i connects to: clients 2p and 2p+1 are the two members of room p.
+func (cfg *LoadConfig) addrOf(i int) string {
+	k := len(cfg.Addrs)
+	if k == 0 {
+		return cfg.Addr
+	}
+	p := i / 2
+	return cfg.Addrs[(p+i%2)%k]
 }
 
 // Shapes of the classic payloads (docs/protocol.md); "seq" and "ts" are added for checking and latency.
@@ -130,6 +155,21 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	var fails failures
 	cpu0 := cpuSeconds(cfg.PID)
 	res.RSSIdleKiB = procKiB(cfg.PID, "VmRSS")
+	res.Watched = make([]ProcUse, len(cfg.Watch))
+	watchCPU := func() []float64 {
+		v := make([]float64, len(cfg.Watch))
+		for j, pid := range cfg.Watch {
+			v[j] = cpuSeconds(pid)
+		}
+		return v
+	}
+	wcpu0 := watchCPU()
+	for j, pid := range cfg.Watch {
+		res.Watched[j].PID, res.Watched[j].RSSIdleKiB = pid, procKiB(pid, "VmRSS")
+	}
+	if cfg.Addr == "" && len(cfg.Addrs) > 0 {
+		cfg.Addr = cfg.Addrs[0]
+	}
 
 	// Connect, a bounded number at a time, spread over the loopback source addresses.
 	clients := make([]*sioClient, cfg.N)
@@ -142,7 +182,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			src := net.IPv4(127, 0, 0, byte(1+i%cfg.Sources))
-			c, err := dialSIO(ctx, cfg.Addr, src, cfg.Timeout)
+			c, err := dialSIO(ctx, cfg.addrOf(i), src, cfg.Timeout)
 			if err != nil {
 				fails.add(fmt.Errorf("client %d: connect: %w", i, err))
 				return
@@ -216,6 +256,9 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 		return nil
 	})
 	res.RSSConnKiB = procKiB(cfg.PID, "VmRSS")
+	for j, pid := range cfg.Watch {
+		res.Watched[j].RSSConnKiB = procKiB(pid, "VmRSS")
+	}
 	if m := goMetrics(cfg.Addr); m != nil {
 		res.Goroutines, res.HeapInuseKiB, res.StackInuseKiB = m["go_goroutines"], m["go_memstats_heap_inuse_bytes"]/1024, m["go_memstats_stack_inuse_bytes"]/1024
 	}
@@ -223,7 +266,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	// Messages: a offers, b answers, then candidates alternate until each sent M.
 	var relayLat latencies
 	var relayed atomic.Int64
-	cpuR0, gen0 := cpuSeconds(cfg.PID), cpuSeconds(os.Getpid())
+	cpuR0, gen0, wcpuR0 := cpuSeconds(cfg.PID), cpuSeconds(os.Getpid()), watchCPU()
 	res.Relay = phase(func(_ int, a, b *sioClient, room []byte) error {
 		lat := make([]time.Duration, 0, 2*cfg.M)
 		defer func() { relayLat.add(lat...) }()
@@ -252,7 +295,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 		}
 		return nil
 	})
-	cpuR1 := cpuSeconds(cfg.PID)
+	cpuR1, wcpuR1 := cpuSeconds(cfg.PID), watchCPU()
 	res.GenCPURelay = cpuSeconds(os.Getpid()) - gen0
 
 	// Leave: a leaves (leaved; b gets bye), then b.
@@ -273,6 +316,11 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 		return err
 	})
 
+	wcpu1 := watchCPU()
+	for j, pid := range cfg.Watch {
+		w := &res.Watched[j]
+		w.CPUTotal, w.CPURelay, w.PeakRSSKiB = wcpu1[j]-wcpu0[j], wcpuR1[j]-wcpuR0[j], procKiB(pid, "VmHWM")
+	}
 	res.Relayed = int(relayed.Load())
 	res.Errors, res.FirstErrors = int(fails.n.Load()), fails.first
 	res.JoinsPerSec = float64(len(joinLat.d)) / res.Join.Seconds()

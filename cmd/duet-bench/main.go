@@ -4,7 +4,8 @@
 // Chromium, and footprint. `make bench` runs `duet-bench suite`; BENCHMARKS.md explains the numbers.
 //
 //	duet-bench load  -addr 127.0.0.1:8443 -n 2000 -m 10 [-pid PID]   one signaling run against a server
-//	duet-bench suite [-duet bin/duet] [-out bench/results.md] [-only signal,turn,call,footprint]
+//	duet-bench nodes -n 2000 -m 10 -nodes 1,2,3 [-reps 3]            signaling across duet nodes on one Redis
+//	duet-bench suite [-duet bin/duet] [-out bench/results.md] [-only signal,nodes,turn,call,footprint]
 package main
 
 import (
@@ -21,17 +22,19 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: duet-bench load|suite [flags]  (-h for each)")
+		fmt.Fprintln(os.Stderr, "usage: duet-bench load|nodes|suite [flags]  (-h for each)")
 		os.Exit(2)
 	}
 	var err error
 	switch os.Args[1] {
 	case "load":
 		err = loadCmd(ctx, os.Args[2:])
+	case "nodes":
+		err = nodesCmd(ctx, os.Args[2:])
 	case "suite":
 		err = suiteCmd(ctx, os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q: want load or suite", os.Args[1])
+		err = fmt.Errorf("unknown command %q: want load, nodes or suite", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "duet-bench:", err)

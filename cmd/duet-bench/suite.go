@@ -18,6 +18,8 @@ type suiteConfig struct {
 	m                     int
 	turnReps, callReps    int
 	perf                  bool
+	nodesN, nodesReps     int
+	nodes                 []int
 }
 
 func intList(s string) ([]int, error) {
@@ -35,16 +37,19 @@ func intList(s string) ([]int, error) {
 func suiteCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("suite", flag.ExitOnError)
 	var c suiteConfig
-	var sizes, reps string
+	var sizes, reps, nodes string
 	fs.StringVar(&c.duet, "duet", "bin/duet", "duet binary (built by make build)")
 	fs.StringVar(&c.root, "root", ".", "repository root (bench/peers/server.js is found there)")
 	fs.StringVar(&c.out, "out", "bench/results.md", "markdown written here")
-	fs.StringVar(&c.only, "only", "signal,turn,call,footprint,micro,profile", "sections to run (profile needs -perf)")
+	fs.StringVar(&c.only, "only", "signal,turn,call,footprint,micro,nodes,profile", "sections to run (profile needs -perf)")
 	fs.StringVar(&sizes, "sizes", "200,2000,10000", "signaling clients N per size")
 	fs.StringVar(&reps, "reps", "5,5,3", "repetitions per size (each runs both servers, alternating)")
 	fs.IntVar(&c.m, "m", 10, "messages each client sends")
 	fs.IntVar(&c.turnReps, "turn-reps", 3, "repetitions of each relay load")
 	fs.IntVar(&c.callReps, "call-reps", 10, "call set-ups per mode")
+	fs.IntVar(&c.nodesN, "nodes-n", 2000, "clients N of the across-nodes section")
+	fs.IntVar(&c.nodesReps, "nodes-reps", 3, "repetitions of each across-nodes configuration")
+	fs.StringVar(&nodes, "nodes", "1,2,3", "duet node counts on one shared Redis (plus the in-memory baseline)")
 	fs.BoolVar(&c.perf, "perf", false, "also profile duet with perf record at the largest size and under relay load")
 	_ = fs.Parse(args)
 	var err error
@@ -52,6 +57,9 @@ func suiteCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.reps, err = intList(reps); err != nil {
+		return err
+	}
+	if c.nodes, err = intList(nodes); err != nil {
 		return err
 	}
 	for len(c.reps) < len(c.sizes) {
@@ -100,6 +108,13 @@ func suiteCmd(ctx context.Context, args []string) error {
 	run("call", func() (string, error) { return callSuite(ctx, e, c) })
 	run("footprint", func() (string, error) { return footprintSuite(ctx, e, c) })
 	run("micro", func() (string, error) { return microSuite(ctx, e) })
+	run("nodes", func() (string, error) {
+		setups, err := nodesSetups(c.nodes, true)
+		if err != nil {
+			return "", err
+		}
+		return nodesSection(ctx, e, c.nodesN, c.m, c.nodesReps, setups)
+	})
 	if c.perf {
 		run("profile", func() (string, error) { return profileSuite(ctx, e, c) })
 	}
@@ -139,10 +154,14 @@ func machine(ctx context.Context) string {
 	if i := strings.IndexByte(coturn, '\n'); i > 0 {
 		coturn = coturn[:i]
 	}
-	return fmt.Sprintf("## Machine\n\n| | |\n| --- | --- |\n| CPUs (`nproc`) | %s |\n| CPU (`lscpu`) | %s |\n| kernel | %s |\n| Go | %s |\n| Node.js | %s |\n| socket.io (peer) | %s |\n| coturn | %s |\n| Chromium | %s |\n| date | %s |\n\n",
+	redisVersion := sh("redis-server", "--version") // "Redis server v=7.0.15 sha=… malloc=… bits=64 build=…"
+	if f := strings.Fields(redisVersion); len(f) >= 3 && strings.HasPrefix(f[2], "v=") {
+		redisVersion = strings.TrimPrefix(f[2], "v=")
+	}
+	return fmt.Sprintf("## Machine\n\n| | |\n| --- | --- |\n| CPUs (`nproc`) | %s |\n| CPU (`lscpu`) | %s |\n| kernel | %s |\n| Go | %s |\n| Node.js | %s |\n| socket.io (peer) | %s |\n| coturn | %s |\n| redis-server | %s |\n| Chromium | %s |\n| date | %s |\n\n",
 		sh("nproc"), model, sh("uname", "-r"), strings.TrimPrefix(sh("go", "version"), "go version "), sh("node", "--version"),
 		sh("node", "-p", "require('./bench/peers/node_modules/socket.io/package.json').version"), coturn,
-		chromium, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
+		redisVersion, chromium, time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 }
 
 // signalSuite runs the load at each size against duet and the Node peer, alternating which goes first.
