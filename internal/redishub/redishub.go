@@ -546,10 +546,15 @@ func (h *Hub) register(ctx context.Context, ttl string) error {
 		if len(dropped) > 0 {
 			h.log.Warn("members could not be put back: their rooms filled meanwhile", "members", dropped)
 			h.mu.Lock()
+			evicted := make([]signal.Outcome, 0, len(dropped))
 			for _, m := range dropped {
+				evicted = append(evicted, signal.Outcome{Kind: signal.Evicted, Room: h.local[room.Member(m)], Member: room.Member(m)})
 				delete(h.local, room.Member(m))
 			}
 			h.mu.Unlock()
+			for _, o := range evicted {
+				h.apply(o)
+			}
 		}
 		pairs = pairs[n:]
 		if last == "1" {

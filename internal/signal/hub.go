@@ -38,6 +38,7 @@ const (
 	Left                    // Member left Room; Peer stays
 	Gone                    // Member disconnected from Room; Peer stays
 	Relayed                 // Member sent Data to Peer in Room
+	Evicted                 // the store lost Member's seat in Room (its data was lost and the room filled)
 )
 
 // Outcome is one change of the room table, with the members it concerns.

@@ -223,6 +223,15 @@ func (s *Server) apply(o Outcome) {
 		if s.emit(o.Peer, "message", name, o.Data) {
 			s.counters.relayed.Add(1)
 		}
+	case Evicted:
+		// Closing the transport, not a Socket.IO disconnect, makes the page reconnect and join again.
+		s.mu.RLock()
+		c := s.sockets[o.Member]
+		s.mu.RUnlock()
+		if c != nil {
+			s.log.Warn("a member lost its seat in the shared room store; closing its connection so it joins again", "room", name, "socket", member)
+			c.Conn().Close(false)
+		}
 	}
 }
 

@@ -8,6 +8,7 @@
 // | {connectMany: n, localAddress, min, max} (n connections at once; between min and max succeed).
 // A connect step may carry localAddress (a 127.x source; websocket only), origin (the Origin header)
 // and transports.
+// A client's disconnect arrives in its queue as the event "disconnect" with the reason.
 // In expected args "$a" stands for client a's socket id and "*" for any value; objects are compared
 // with their key order.
 'use strict';
@@ -79,6 +80,7 @@ function connect(io, plan, step) {
   const queue = [];
   const waiters = [];
   const push = (ev) => (waiters.length ? waiters.shift()(ev) : queue.push(ev));
+  socket.on('disconnect', (reason) => push(['disconnect', reason]));
   if (socket.onAny) {
     socket.onAny((...ev) => push(ev));
   } else { // socket.io-client 2.x has no onAny

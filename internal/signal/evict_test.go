@@ -1,0 +1,45 @@
+package signal
+
+import (
+	"encoding/json"
+	"testing"
+
+	"duet/internal/room"
+	"duet/internal/siotest"
+)
+
+// evictingHub loses a member of room "evict-me" when it next sends a message, as a shared store does
+// when it lost its data and the seat was taken meanwhile.
+type evictingHub struct {
+	Hub
+	apply Apply
+}
+
+func (h evictingHub) Relay(name string, from room.Member, data json.RawMessage) error {
+	if name == "evict-me" {
+		h.apply(Outcome{Kind: Evicted, Room: name, Member: from})
+		return nil
+	}
+	return h.Hub.Relay(name, from, data)
+}
+
+// TestEvictedMemberReconnects checks an evicted member's connection is closed in the way that makes
+// socket.io-client reconnect by itself ("transport close"), so the page joins again.
+func TestEvictedMemberReconnects(t *testing.T) {
+	_, url := startServer(t, func(c *Config) {
+		c.Hub = func(apply Apply) (Hub, error) {
+			h, err := NewMemoryHub(apply)
+			return evictingHub{Hub: h, apply: apply}, err
+		}
+	})
+	siotest.Run(t, url, 4, []string{"websocket"},
+		siotest.Connect("a"), siotest.Connect("b"),
+		siotest.Emit("a", "join", "evict-me"),
+		siotest.Expect("a", "joined", "evict-me", "$a"),
+		siotest.Emit("a", "message", "evict-me", json.RawMessage(`{"type":"offer","sdp":""}`)),
+		siotest.Expect("a", "disconnect", "transport close"),
+		siotest.Emit("b", "join", "kept"),
+		siotest.Expect("b", "joined", "kept", "$b"),
+		siotest.Quiet("b"),
+	)
+}
