@@ -22,6 +22,7 @@ type Server struct {
 	cfg    Config
 	log    *slog.Logger
 	pion   *turn.Server
+	gen    *relayGen
 	udp    net.PacketConn
 	tcp    net.Listener
 	tls    net.Listener // nil without TLSListen
@@ -75,6 +76,7 @@ func New(c Config) (*Server, error) {
 	s.collectOwnIPs(advertise, listenHost)
 
 	gen := &relayGen{s: s, bindHost: bindHost, advertise: advertise.Unmap(), min: c.RelayMinPort, max: c.RelayMaxPort}
+	s.gen = gen
 	perm := s.permit
 	sc := turn.ServerConfig{
 		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: s.udp, RelayAddressGenerator: gen, PermissionHandler: perm}},
@@ -110,22 +112,12 @@ func New(c Config) (*Server, error) {
 // listen opens the sockets; with port 0 the TCP listener takes the UDP port so one port serves both.
 func (s *Server) listen() error {
 	c := s.cfg
-	udp, err := net.ListenPacket("udp", c.Listen)
+	udp, tcp, err := listenPair(c.Listen)
 	if err != nil {
-		return fmt.Errorf("turn: listen udp %s: %w", c.Listen, err)
+		return err
 	}
 	s.udp = udp
 	s.tune(udp, "listener")
-
-	tcpAddr := c.Listen
-	if port, _ := listenPort(c.Listen); port == 0 {
-		host, _, _ := net.SplitHostPort(c.Listen)
-		tcpAddr = net.JoinHostPort(host, strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port))
-	}
-	tcp, err := net.Listen("tcp", tcpAddr)
-	if err != nil {
-		return fmt.Errorf("turn: listen tcp %s: %w", tcpAddr, err)
-	}
 	s.tcp = &trackingListener{Listener: tcp, s: s}
 
 	if c.TLSListen != "" {
@@ -136,6 +128,34 @@ func (s *Server) listen() error {
 		s.tls = tls.NewListener(&trackingListener{Listener: ln, s: s}, c.TLSConfig.Clone())
 	}
 	return nil
+}
+
+// listenPair opens UDP and TCP on the same address; with port 0 it draws a port free for both,
+// trying again when another process holds the TCP side of the port UDP drew.
+func listenPair(addr string) (net.PacketConn, net.Listener, error) {
+	anyPort := false
+	if port, _ := listenPort(addr); port == 0 {
+		anyPort = true
+	}
+	for try := 0; ; try++ {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("turn: listen udp %s: %w", addr, err)
+		}
+		tcpAddr := addr
+		if anyPort {
+			host, _, _ := net.SplitHostPort(addr)
+			tcpAddr = net.JoinHostPort(host, strconv.Itoa(udp.LocalAddr().(*net.UDPAddr).Port))
+		}
+		tcp, err := net.Listen("tcp", tcpAddr)
+		if err == nil {
+			return udp, tcp, nil
+		}
+		_ = udp.Close()
+		if !anyPort || try == 9 {
+			return nil, nil, fmt.Errorf("turn: listen tcp %s: %w", tcpAddr, err)
+		}
+	}
 }
 
 func (s *Server) closeListeners() {
@@ -165,6 +185,7 @@ func (s *Server) Close() error {
 	s.mu.Unlock()
 
 	err := s.pion.Close()
+	s.gen.close() // ports held for EVEN-PORT pairs
 	// pion closes listeners but not accepted TCP connections or (synchronously) relay sockets.
 	for _, c := range conns {
 		_ = c.Close()
