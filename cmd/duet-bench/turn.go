@@ -139,6 +139,16 @@ func stunReady(port int, timeout time.Duration) error {
 	return fmt.Errorf("no STUN answer on udp port %d within %v", port, timeout)
 }
 
+// uclientAgainst runs one uclient load against a fresh server of side ("duet" or "coturn").
+func (e *env) uclientAgainst(ctx context.Context, side string, load turnLoad) (uclientResult, error) {
+	p, port, err := e.startTURN(side)
+	if err != nil {
+		return uclientResult{}, err
+	}
+	defer p.stop()
+	return runUclient(ctx, p, port, load)
+}
+
 func runUclient(ctx context.Context, p *proc, port int, load turnLoad) (uclientResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
@@ -181,12 +191,7 @@ func turnSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
 				order = []string{"coturn", "duet"}
 			}
 			for _, side := range order {
-				p, port, err := e.startTURN(side)
-				if err != nil {
-					return b.String(), err
-				}
-				res, err := runUclient(ctx, p, port, load)
-				p.stop()
+				res, err := e.uclientAgainst(ctx, side, load)
 				if err != nil {
 					return b.String(), err
 				}
@@ -228,12 +233,7 @@ func turnSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
 				row = append(row, "—", "—")
 				continue
 			}
-			p, port, err := e.startTURN(side)
-			if err != nil {
-				return b.String(), err
-			}
-			res, err := runUclient(ctx, p, port, load)
-			p.stop()
+			res, err := e.uclientAgainst(ctx, side, load)
 			if err != nil {
 				return b.String(), err
 			}

@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"duet/internal/duettest"
 )
 
 // patience bounds every wait on issuance; it is a deadlock guard, never a timing assertion.
@@ -24,7 +26,7 @@ const patience = 60 * time.Second
 // newTestManager makes a Manager for testDomain against p, logging into a buffer shown on failure.
 func newTestManager(t *testing.T, p *pebble, cacheDir string, renewBefore time.Duration) *Manager {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &duettest.LogBuffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("manager log:\n%s", logs.String())

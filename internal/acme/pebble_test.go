@@ -1,7 +1,6 @@
 package acme
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/pem"
 	"io"
@@ -10,9 +9,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
+
+	"duet/internal/duettest"
 
 	"github.com/letsencrypt/pebble/v2/ca"
 	"github.com/letsencrypt/pebble/v2/db"
@@ -30,7 +30,7 @@ type pebble struct {
 	dirURL string
 	client *http.Client      // trusts pebble's HTTPS listeners
 	root   *x509.Certificate // the CA's root, as served on the management interface
-	logs   *syncBuffer
+	logs   *duettest.LogBuffer
 }
 
 type pebbleOpts struct {
@@ -47,7 +47,7 @@ func startPebble(t *testing.T, o pebbleOpts) *pebble {
 	t.Setenv("PEBBLE_WFE_NONCEREJECT", "0")
 	t.Setenv("PEBBLE_VA_ALWAYS_VALID", "0")
 
-	p := &pebble{logs: &syncBuffer{}}
+	p := &pebble{logs: &duettest.LogBuffer{}}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("pebble log:\n%s", p.logs.String())
@@ -120,21 +120,3 @@ func listen(t *testing.T) net.Listener {
 func port(ln net.Listener) int { return ln.Addr().(*net.TCPAddr).Port }
 
 func portString(ln net.Listener) string { return strconv.Itoa(port(ln)) }
-
-// syncBuffer collects log output from goroutines that may outlive a test.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pion/turn/v5"
 )
 
 const (
@@ -113,24 +115,30 @@ func TestRelayToPlainPeer(t *testing.T) {
 		t.Run(network, func(t *testing.T) {
 			s := startServer(t, testConfig())
 			u, p := creds("carol")
-			c := newClient(t, s, network, u, p)
-			relay, err := c.Allocate()
-			if err != nil {
-				t.Fatalf("allocate: %v", err)
-			}
-			defer relay.Close()
-			peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer peer.Close()
-			if err := c.CreatePermission(peer.LocalAddr()); err != nil {
-				t.Fatal(err)
-			}
-			stream(t, 'C', relay, peer)
-			stream(t, 'P', peer, relay)
+			relayToPeer(t, newClient(t, s, network, u, p), 'C', 'P')
 		})
 	}
+}
+
+// relayToPeer allocates through c, lets a plain UDP socket on loopback in as the peer, and streams
+// both ways, tagging each direction's packets.
+func relayToPeer(t *testing.T, c *turn.Client, clientTag, peerTag byte) {
+	t.Helper()
+	relay, err := c.Allocate()
+	if err != nil {
+		t.Fatalf("allocate: %v", err)
+	}
+	defer relay.Close()
+	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if err := c.CreatePermission(peer.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	stream(t, clientTag, relay, peer)
+	stream(t, peerTag, peer, relay)
 }
 
 func TestAuthRefused(t *testing.T) {

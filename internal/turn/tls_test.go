@@ -62,19 +62,5 @@ func TestTLSAllocation(t *testing.T) {
 	if err := c.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	relay, err := c.Allocate()
-	if err != nil {
-		t.Fatalf("allocate over TLS: %v", err)
-	}
-	defer relay.Close()
-	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	if err := c.CreatePermission(peer.LocalAddr()); err != nil {
-		t.Fatal(err)
-	}
-	stream(t, 'T', relay, peer)
-	stream(t, 'p', peer, relay)
+	relayToPeer(t, c, 'T', 'p')
 }
