@@ -112,7 +112,6 @@ func New(c Config) (*Manager, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	log = log.With("component", "acme")
 	var domains []string
 	for _, d := range c.Domains {
 		name, _ := normalizeDomain(d) // already validated

@@ -49,7 +49,7 @@ func New(c Config) (*Server, error) {
 	}
 	s := &Server{
 		cfg:     c,
-		log:     c.Logger.With("component", "turn"),
+		log:     c.Logger,
 		ownIPs:  map[netip.Addr]struct{}{},
 		perUser: map[string]int{},
 		relays:  map[*relayConn]struct{}{},
