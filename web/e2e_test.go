@@ -3,6 +3,7 @@ package web_test
 // End-to-end: real duet binary, real headless Chromium pages with fake camera and microphone, real WebRTC between them.
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -94,13 +95,20 @@ func callOf(t *testing.T, s *server, room string, extra url.Values) (*tab, *tab)
 	alice := newPage(t, b, "alice")
 	alice.join(s.roomURL(room, extra))
 	alice.waitState("joined")
-	bob := newPage(t, b, "bob")
-	bob.join(s.roomURL(room, extra))
-	bob.waitState("joined_conn")
-	alice.waitState("joined_conn")
-	alice.waitMediaFlowing()
-	bob.waitMediaFlowing()
-	return alice, bob
+	return alice, alice.joinedBy(b, "bob", s.roomURL(room, extra))
+}
+
+// joinedBy opens a new page at roomURL, the room p waits in, and waits for the call between them to
+// be up on both sides.
+func (p *tab) joinedBy(browser context.Context, name, roomURL string) *tab {
+	p.t.Helper()
+	peer := newPage(p.t, browser, name)
+	peer.join(roomURL)
+	peer.waitState("joined_conn")
+	p.waitState("joined_conn")
+	p.waitMediaFlowing()
+	peer.waitMediaFlowing()
+	return peer
 }
 
 func TestTwoPagesCall(t *testing.T) {
@@ -157,23 +165,13 @@ func TestPeerLeavesAndAnotherJoins(t *testing.T) {
 	waitUnbound(alice)
 
 	// Carol takes his place: alice offers again and the call is back.
-	carol := newPage(t, b, "carol")
-	carol.join(s.roomURL(room, nil))
-	alice.waitState("joined_conn")
-	carol.waitState("joined_conn")
-	alice.waitMediaFlowing()
-	carol.waitMediaFlowing()
+	carol := alice.joinedBy(b, "carol", s.roomURL(room, nil))
 
 	// Carol closes her tab without hanging up: the server's bye does the same.
 	carol.close()
 	waitUnbound(alice)
 
-	dave := newPage(t, b, "dave")
-	dave.join(s.roomURL(room, nil))
-	alice.waitState("joined_conn")
-	dave.waitState("joined_conn")
-	alice.waitMediaFlowing()
-	dave.waitMediaFlowing()
+	dave := alice.joinedBy(b, "dave", s.roomURL(room, nil))
 
 	// Dave reloads his page: it joins again by itself and alice gets a fresh connection.
 	evalJS[bool](alice, `(window.__oldPC = window.duet.pc(), true)`)

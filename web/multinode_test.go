@@ -20,22 +20,12 @@ func TestCallAcrossNodes(t *testing.T) {
 	alice := newPage(t, b, "alice on node one")
 	alice.join(one.roomURL(room, nil))
 	alice.waitState("joined")
-	bob := newPage(t, b, "bob on node two")
-	bob.join(two.roomURL(room, nil))
-	bob.waitState("joined_conn")
-	alice.waitState("joined_conn")
-	alice.waitMediaFlowing()
-	bob.waitMediaFlowing()
+	bob := alice.joinedBy(b, "bob on node two", two.roomURL(room, nil))
 
 	bob.close()
 	waitUnbound(alice)
 
-	carol := newPage(t, b, "carol on node two, relay only")
-	carol.join(two.roomURL(room, url.Values{"relay": {"1"}}))
-	carol.waitState("joined_conn")
-	alice.waitState("joined_conn")
-	alice.waitMediaFlowing()
-	carol.waitMediaFlowing()
+	carol := alice.joinedBy(b, "carol on node two, relay only", two.roomURL(room, url.Values{"relay": {"1"}}))
 	if st := carol.stats(); st.LocalType != "relay" {
 		t.Errorf("carol's selected candidate is %s, want relay (node two's TURN)", st.LocalType)
 	}

@@ -81,14 +81,20 @@ func BenchmarkPayloadArg(b *testing.B) {
 	}
 }
 
+// fullRooms is a room table of n rooms r0…, each holding its members rNa and rNb.
+func fullRooms(n int) *room.Rooms {
+	rs := room.New()
+	for i := range n {
+		name := "r" + strconv.Itoa(i)
+		_, _ = rs.Join(name, room.Member(name+"a"))
+		_, _ = rs.Join(name, room.Member(name+"b"))
+	}
+	return rs
+}
+
 // BenchmarkRoomsJoinPeerLeave runs one pair through the room table while 5 000 other rooms are full.
 func BenchmarkRoomsJoinPeerLeave(b *testing.B) {
-	rs := room.New()
-	for i := range 5000 {
-		n := "r" + strconv.Itoa(i)
-		_, _ = rs.Join(n, room.Member(n+"a"))
-		_, _ = rs.Join(n, room.Member(n+"b"))
-	}
+	rs := fullRooms(5000)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := rs.Join("bench", "a"); err != nil {
@@ -107,12 +113,7 @@ func BenchmarkRoomsJoinPeerLeave(b *testing.B) {
 
 // BenchmarkRoomsPeer is the lookup every relayed message does.
 func BenchmarkRoomsPeer(b *testing.B) {
-	rs := room.New()
-	for i := range 5000 {
-		n := "r" + strconv.Itoa(i)
-		_, _ = rs.Join(n, room.Member(n+"a"))
-		_, _ = rs.Join(n, room.Member(n+"b"))
-	}
+	rs := fullRooms(5000)
 	b.ReportAllocs()
 	for b.Loop() {
 		if p, err := rs.Peer("r4321", "r4321a"); err != nil || p != "r4321b" {
