@@ -32,12 +32,13 @@ func Options(userDataDir string) []chromedp.ExecAllocatorOption {
 	}
 }
 
-// Start launches a browser; cancel closes it. It fails with the install command when Chromium is missing.
-func Start(ctx context.Context, userDataDir string) (browser context.Context, cancel context.CancelFunc, err error) {
+// Start launches a browser, with extra allocator options after Options; cancel closes it. It fails
+// with the install command when Chromium is missing.
+func Start(ctx context.Context, userDataDir string, extra ...chromedp.ExecAllocatorOption) (browser context.Context, cancel context.CancelFunc, err error) {
 	if _, err := os.Stat(Path); err != nil {
 		return nil, nil, fmt.Errorf("chromium is required but %s is missing (%v): apt-get install chromium (make test-deps does)", Path, err)
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, Options(userDataDir)...)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(Options(userDataDir), extra...)...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	cancel = func() {
 		cancelBrowser()

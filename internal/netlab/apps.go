@@ -1,0 +1,45 @@
+package netlab
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"syscall"
+	"testing"
+
+	"duet/internal/chromium"
+	"duet/internal/duettest"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Duet ports in the public namespace; the namespace is the test's own, so fixed ports cannot clash.
+const (
+	DuetPort = 8443
+	TURNPort = 3478
+)
+
+// StartDuet runs the duet binary bin in the public namespace, serving at PublicAddr, with the
+// relay announcing PublicAddr and allowed to send to the routers; extra flags come last and win.
+// It is killed when the test ends.
+func (l *Lab) StartDuet(t testing.TB, bin string, extra ...string) *duettest.Duet {
+	t.Helper()
+	args := append([]string{"netns", "exec", l.Public.Name, bin,
+		"--listen", fmt.Sprintf("%s:%d", PublicAddr, DuetPort),
+		"--turn-listen", fmt.Sprintf("%s:%d", PublicAddr, TURNPort),
+		"--public-ip", PublicAddr.String(),
+		"--turn-allow-peer", Internet.String(),
+	}, extra...)
+	return duettest.Start(t, "ip", args...)
+}
+
+// Chromium starts the tests' headless Chromium (internal/chromium) inside n; cancel closes it.
+// chromedp talks to it over the pipe it inherits, so no debugging port has to cross namespaces.
+func (n Namespace) Chromium(ctx context.Context, userDataDir string) (browser context.Context, cancel context.CancelFunc, err error) {
+	return chromium.Start(ctx, userDataDir, chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
+		cmd.Args = append([]string{"ip", "netns", "exec", n.Name, cmd.Path}, cmd.Args[1:]...)
+		cmd.Path, cmd.Err = exec.LookPath("ip")
+		// What chromedp does by default, replaced by this func: the browser dies with the test.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	}))
+}

@@ -1,0 +1,233 @@
+package netlab_test
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"duet/internal/netlab"
+)
+
+// echo listens on PublicAddr:port in the lab's public namespace and answers every UDP datagram
+// with the address it came from, as a STUN server would.
+func echo(t *testing.T, l *netlab.Lab, port int) {
+	t.Helper()
+	var c *net.UDPConn
+	if err := l.Public.Run(func() (err error) {
+		c, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netlab.PublicAddr, uint16(port))))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := c.ReadFromUDPAddrPort(buf)
+			if err != nil {
+				return
+			}
+			_, _ = c.WriteToUDPAddrPort([]byte(from.String()+" "+string(buf[:n])), from)
+		}
+	}()
+}
+
+// udpSocket opens a UDP socket in n on an ephemeral port.
+func udpSocket(t *testing.T, n netlab.Namespace) *net.UDPConn {
+	t.Helper()
+	var c *net.UDPConn
+	if err := n.Run(func() (err error) {
+		c, err = net.ListenUDP("udp", &net.UDPAddr{IP: n.Addr.AsSlice()})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// mapped sends one probe to PublicAddr:port and returns the address the echo saw it from, or an
+// error if no answer came within wait.
+func mapped(c *net.UDPConn, port int, wait time.Duration) (netip.AddrPort, error) {
+	to := netip.AddrPortFrom(netlab.PublicAddr, uint16(port))
+	probe := fmt.Sprint(time.Now().UnixNano())
+	if _, err := c.WriteToUDPAddrPort([]byte(probe), to); err != nil {
+		return netip.AddrPort{}, err
+	}
+	buf := make([]byte, 1500)
+	for deadline := time.Now().Add(wait); ; {
+		_ = c.SetReadDeadline(deadline)
+		n, _, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			return netip.AddrPort{}, err
+		}
+		// A late answer to an earlier probe is skipped.
+		if from, body, ok := strings.Cut(string(buf[:n]), " "); ok && body == probe {
+			return netip.ParseAddrPort(from)
+		}
+	}
+}
+
+func TestNATBehaviour(t *testing.T) {
+	l := netlab.New(t, netlab.Config{Homes: []netlab.Home{
+		{NAT: netlab.EndpointIndependent},
+		{NAT: netlab.Symmetric},
+		{NAT: netlab.UDPBlocked},
+	}})
+	echo(t, l, 4000)
+	echo(t, l, 4001)
+
+	t.Run("endpoint-independent keeps one public port for every destination", func(t *testing.T) {
+		c := udpSocket(t, l.Homes[0])
+		a, err := mapped(c, 4000, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := mapped(c, 4001, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		local := c.LocalAddr().(*net.UDPAddr).AddrPort()
+		if a.Addr() != l.Routers[0].Addr || a != b || a.Port() != local.Port() {
+			t.Errorf("home %v seen as %v by one destination and %v by another; want %v:%d for both", local, a, b, l.Routers[0].Addr, local.Port())
+		}
+	})
+	t.Run("symmetric takes a new public port per destination", func(t *testing.T) {
+		c := udpSocket(t, l.Homes[1])
+		a, err := mapped(c, 4000, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := mapped(c, 4001, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := mapped(c, 4000, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Addr() != l.Routers[1].Addr || a.Port() == b.Port() || again != a {
+			t.Errorf("seen as %v, then %v by a second destination, then %v by the first again; want the router's address, two ports, the first one kept", a, b, again)
+		}
+	})
+	t.Run("udp blocked lets no datagram out but TCP", func(t *testing.T) {
+		c := udpSocket(t, l.Homes[2])
+		if got, err := mapped(c, 4000, time.Second); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("a UDP probe got %v, %v; want no answer", got, err)
+		}
+		var ln net.Listener
+		if err := l.Public.Run(func() (err error) {
+			ln, err = net.Listen("tcp", netip.AddrPortFrom(netlab.PublicAddr, 4002).String())
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		defer ln.Close()
+		if err := l.Homes[2].Run(func() error {
+			c, err := net.DialTimeout("tcp", ln.Addr().String(), 5*time.Second)
+			if err == nil {
+				c.Close()
+			}
+			return err
+		}); err != nil {
+			t.Errorf("TCP out of the UDP-blocked home: %v", err)
+		}
+	})
+	t.Run("the internet cannot open a way in", func(t *testing.T) {
+		c := udpSocket(t, l.Homes[0])
+		outside, err := mapped(c, 4000, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The mapping exists, but only for the echo's own port: another public port is filtered.
+		stranger := udpSocket(t, l.Public)
+		if _, err := stranger.WriteToUDPAddrPort([]byte("hello"), outside); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(time.Second))
+		if n, from, err := c.ReadFromUDPAddrPort(make([]byte, 1500)); err == nil {
+			t.Errorf("an unsolicited datagram from %v came through the NAT (%d bytes)", from, n)
+		}
+	})
+	t.Run("nothing routes out of the lab nor between homes", func(t *testing.T) {
+		// A home's packets go to its router; the routers and duet know only the lab's segments.
+		for _, n := range append([]netlab.Namespace{l.Public}, l.Routers...) {
+			for _, to := range []string{"192.0.2.1", "8.8.8.8", l.Homes[1].Addr.String()} {
+				if n == l.Routers[1] && to == l.Homes[1].Addr.String() {
+					continue // its own home
+				}
+				if out, err := n.Command("ip", "route", "get", to).CombinedOutput(); err == nil {
+					t.Errorf("%s has a route to %s: %s", n.Name, to, out)
+				}
+			}
+		}
+	})
+}
+
+func TestImpairedLink(t *testing.T) {
+	const delay = 100 * time.Millisecond
+	l := netlab.New(t, netlab.Config{Homes: []netlab.Home{
+		{NAT: netlab.EndpointIndependent, Link: netlab.Link{Loss: 0.05, Delay: delay}},
+	}})
+	echo(t, l, 4000)
+	c := udpSocket(t, l.Homes[0])
+	// Probes go out together, each naming its send time; the echo returns it.
+	const probes = 300
+	to := netip.AddrPortFrom(netlab.PublicAddr, 4000)
+	for i := range probes {
+		if _, err := c.WriteToUDPAddrPort(fmt.Appendf(nil, "%d %d", i, time.Now().UnixNano()), to); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	got := map[int]bool{}
+	buf := make([]byte, 1500)
+	for deadline := time.Now().Add(time.Second); len(got) < probes; {
+		_ = c.SetReadDeadline(deadline)
+		n, _, err := c.ReadFromUDPAddrPort(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		var from string
+		var i int
+		var sent int64
+		if _, err := fmt.Sscanf(string(buf[:n]), "%s %d %d", &from, &i, &sent); err != nil {
+			t.Fatalf("echo answered %q: %v", buf[:n], err)
+		}
+		if rtt := time.Since(time.Unix(0, sent)); rtt < 2*delay {
+			t.Fatalf("a round trip took %v, less than the wire's delay twice", rtt)
+		}
+		got[i] = true
+	}
+	// 5 % each way loses about 10 % of round trips; the bounds are far out in the tails.
+	lost := probes - len(got)
+	if lost == 0 || lost > probes*3/10 {
+		t.Errorf("%d of %d round trips lost; want some, about 10 %%", lost, probes)
+	}
+	t.Logf("%d of %d round trips lost", lost, probes)
+}
+
+func TestTeardownRemovesEveryNamespace(t *testing.T) {
+	var names []string
+	t.Run("lab", func(t *testing.T) {
+		l := netlab.New(t, netlab.Config{Homes: []netlab.Home{{NAT: netlab.Symmetric, Link: netlab.Link{Delay: time.Millisecond}}}})
+		for _, n := range append([]netlab.Namespace{l.Public}, append(l.Homes, l.Routers...)...) {
+			names = append(names, n.Name)
+		}
+	})
+	if len(names) == 0 {
+		t.Fatal("no lab was built")
+	}
+	for _, n := range names {
+		if _, err := os.Stat("/run/netns/" + n); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("namespace %s still there after the test: %v", n, err)
+		}
+	}
+}
