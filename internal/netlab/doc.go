@@ -3,13 +3,13 @@
 //
 // One lab, every namespace named after a prefix unique to the test (P below):
 //
-//	            P-pub  duet 198.18.0.2 (HTTPS :8443, TURN :3478)
-//	              │ veth
-//	            P-net  bridge br0, 198.18.0.0/24: "the internet"
-//	       ┌──────┴──────┐ veth        routers' wan 198.18.0.11, .12, …
-//	    P-rtr1         P-rtr2          nftables: masquerade (kind per Home), stateful filter
-//	       │ veth or wire │           lan 198.19.N.1/24
-//	    P-home1        P-home2         Chromium 198.19.N.2, default route via its router
+//	        P-pub  duet 198.18.0.2 (HTTPS :8443, TURN :3478)
+//	          │ veth
+//	        P-net  bridge br0, 198.18.0.0/24: "the internet"
+//	   ┌──────┴──────┐ veth        routers' wan 198.18.0.11, .12, …
+//	P-rtr1         P-rtr2          nftables: masquerade (kind per Home), stateful filter
+//	   │ veth or wire │           lan 198.19.N.1/24
+//	P-home1        P-home2         Chromium 198.19.N.2, default route via its router
 //
 // A Home's NAT kind decides its router's rules: EndpointIndependent keeps the source port for every
 // destination; Symmetric picks a new random port per destination (nft "masquerade random");

@@ -1,0 +1,133 @@
+package web_test
+
+// The network lab (internal/netlab): duet and two Chromiums in network namespaces of their own,
+// each browser behind a NAT router; the browsers must find their path without being told.
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"duet/internal/netlab"
+)
+
+// pairJS describes the candidate pair the page's connection selected (Chromium names it on the
+// transport stats).
+const pairJS = `(async () => {
+	const pc = window.duet && window.duet.pc();
+	if (!pc) return null;
+	const r = await pc.getStats();
+	let pair = null;
+	r.forEach((s) => { if (s.type === 'transport' && s.selectedCandidatePairId) pair = r.get(s.selectedCandidatePairId); });
+	if (!pair) return null;
+	const side = (c) => ({ type: c.candidateType, protocol: c.protocol, relayProtocol: c.relayProtocol || '',
+		address: c.address + ':' + c.port });
+	return { local: side(r.get(pair.localCandidateId)), remote: side(r.get(pair.remoteCandidateId)) };
+})()`
+
+type candidate struct {
+	Type          string `json:"type"`
+	Protocol      string `json:"protocol"`
+	RelayProtocol string `json:"relayProtocol"`
+	Address       string `json:"address"`
+}
+
+type candidatePair struct {
+	Local  candidate `json:"local"`
+	Remote candidate `json:"remote"`
+}
+
+func (p candidatePair) String() string {
+	l := p.Local.Type + " " + p.Local.Address
+	if p.Local.RelayProtocol != "" {
+		l += " (relay over " + p.Local.RelayProtocol + ")"
+	}
+	return l + " → " + p.Remote.Type + " " + p.Remote.Address
+}
+
+func (p *tab) selectedPair() candidatePair {
+	p.t.Helper()
+	s := evalJS[*candidatePair](p, pairJS)
+	if s == nil {
+		p.t.Fatalf("%s: no selected candidate pair%s", p.name, p.debug())
+	}
+	return *s
+}
+
+// labBrowser starts a headless Chromium inside the namespace n; it is closed when the test ends.
+func labBrowser(t *testing.T, n netlab.Namespace) context.Context {
+	t.Helper()
+	b, cancel, err := n.Chromium(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cancel)
+	return b
+}
+
+func TestLabCallFindsItsPath(t *testing.T) {
+	eim := netlab.Home{NAT: netlab.EndpointIndependent}
+	for _, tc := range []struct {
+		name  string
+		homes []netlab.Home
+		check func(alice, bob candidatePair) error
+	}{
+		{"endpoint-independent NATs connect directly", []netlab.Home{eim, eim}, func(alice, bob candidatePair) error {
+			for _, p := range []candidatePair{alice, bob} {
+				if p.Local.Type == "relay" || p.Remote.Type == "relay" {
+					return fmt.Errorf("relayed (%v), want a direct path", p)
+				}
+			}
+			return nil
+		}},
+		{"symmetric NATs need the relay over UDP", []netlab.Home{{NAT: netlab.Symmetric}, {NAT: netlab.Symmetric}}, func(alice, bob candidatePair) error {
+			// The path crosses at least one relay allocation; whoever holds it reaches it over UDP.
+			relayed := false
+			for _, p := range []candidatePair{alice, bob} {
+				if p.Local.Type != "relay" && p.Remote.Type != "relay" {
+					return fmt.Errorf("not relayed: %v", p)
+				}
+				if p.Local.Type == "relay" {
+					relayed = true
+					if p.Local.RelayProtocol != "udp" {
+						return fmt.Errorf("relay reached over %q (%v), want udp", p.Local.RelayProtocol, p)
+					}
+				}
+			}
+			if !relayed {
+				return fmt.Errorf("neither side holds the relay candidate")
+			}
+			return nil
+		}},
+		{"blocked UDP needs the relay over TCP", []netlab.Home{{NAT: netlab.UDPBlocked}, eim}, func(alice, _ candidatePair) error {
+			if alice.Local.Type != "relay" || alice.Local.RelayProtocol != "tcp" {
+				return fmt.Errorf("the UDP-blocked side uses %v, want its relay candidate over tcp", alice)
+			}
+			return nil
+		}},
+		{"a lossy slow link keeps decoding", []netlab.Home{{NAT: netlab.EndpointIndependent, Link: netlab.Link{Loss: 0.05, Delay: 100 * time.Millisecond}}, eim}, func(alice, bob candidatePair) error {
+			return nil // media flowing, checked for every case, is the point here
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			lab := netlab.New(t, netlab.Config{Homes: tc.homes})
+			duet := lab.StartDuet(t, duetBinary, "--turn-secret", "lab-secret", "--log-level", "debug")
+			url := duet.URL + "/room.html?room=lab"
+			alice := newPage(t, labBrowser(t, lab.Homes[0]), "alice")
+			alice.join(url)
+			alice.waitState("joined")
+			bob := alice.joinedBy(labBrowser(t, lab.Homes[1]), "bob", url)
+			a, b := alice.selectedPair(), bob.selectedPair()
+			t.Logf("alice (%s): %v", tc.homes[0].NAT, a)
+			t.Logf("bob (%s): %v", tc.homes[1].NAT, b)
+			if err := tc.check(a, b); err != nil {
+				t.Error(err)
+			}
+			// Still decoding a while later, on the path chosen.
+			alice.waitMediaFlowing()
+			bob.waitMediaFlowing()
+		})
+	}
+}
