@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Installs the real tools the tests drive and check duet with, only when they are missing: headless
-# Chromium, coturn's client, shellcheck, systemd-analyze, redis-server and haproxy.
+# Chromium, Firefox ESR, coturn's client, shellcheck, systemd-analyze, redis-server, haproxy, and
+# iproute2 and nftables for the network lab (internal/netlab).
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v nft >/dev/null 2>&1 || missing+=(nftables)
 command -v turnutils_uclient >/dev/null 2>&1 || missing+=(coturn)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
