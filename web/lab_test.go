@@ -6,6 +6,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,22 +67,27 @@ func labBrowser(t *testing.T, n netlab.Namespace) context.Context {
 	return b
 }
 
+// direct checks neither side goes through the relay.
+func direct(alice, bob candidatePair) error {
+	for _, p := range []candidatePair{alice, bob} {
+		if p.Local.Type == "relay" || p.Remote.Type == "relay" {
+			return fmt.Errorf("relayed (%v), want a direct path", p)
+		}
+	}
+	return nil
+}
+
 func TestLabCallFindsItsPath(t *testing.T) {
 	eim := netlab.Home{NAT: netlab.EndpointIndependent}
+	lossy := netlab.Home{NAT: netlab.EndpointIndependent, Link: netlab.Link{Loss: 0.05, Delay: 100 * time.Millisecond}}
+	routed := netlab.Home{NAT: netlab.Routed}
 	for _, tc := range []struct {
 		name  string
-		homes []netlab.Home
+		lab   netlab.Config
 		check func(alice, bob candidatePair) error
 	}{
-		{"endpoint-independent NATs connect directly", []netlab.Home{eim, eim}, func(alice, bob candidatePair) error {
-			for _, p := range []candidatePair{alice, bob} {
-				if p.Local.Type == "relay" || p.Remote.Type == "relay" {
-					return fmt.Errorf("relayed (%v), want a direct path", p)
-				}
-			}
-			return nil
-		}},
-		{"symmetric NATs need the relay over UDP", []netlab.Home{{NAT: netlab.Symmetric}, {NAT: netlab.Symmetric}}, func(alice, bob candidatePair) error {
+		{"endpoint-independent NATs connect directly", netlab.Config{Homes: []netlab.Home{eim, eim}}, direct},
+		{"symmetric NATs need the relay over UDP", netlab.Config{Homes: []netlab.Home{{NAT: netlab.Symmetric}, {NAT: netlab.Symmetric}}}, func(alice, bob candidatePair) error {
 			// The path crosses at least one relay allocation; whoever holds it reaches it over UDP.
 			relayed := false
 			for _, p := range []candidatePair{alice, bob} {
@@ -100,19 +106,29 @@ func TestLabCallFindsItsPath(t *testing.T) {
 			}
 			return nil
 		}},
-		{"blocked UDP needs the relay over TCP", []netlab.Home{{NAT: netlab.UDPBlocked}, eim}, func(alice, _ candidatePair) error {
+		{"blocked UDP needs the relay over TCP", netlab.Config{Homes: []netlab.Home{{NAT: netlab.UDPBlocked}, eim}}, func(alice, _ candidatePair) error {
 			if alice.Local.Type != "relay" || alice.Local.RelayProtocol != "tcp" {
 				return fmt.Errorf("the UDP-blocked side uses %v, want its relay candidate over tcp", alice)
 			}
 			return nil
 		}},
-		{"a lossy slow link keeps decoding", []netlab.Home{{NAT: netlab.EndpointIndependent, Link: netlab.Link{Loss: 0.05, Delay: 100 * time.Millisecond}}, eim}, func(alice, bob candidatePair) error {
-			return nil // media flowing, checked for every case, is the point here
+		// Media flowing, checked in every case, is the point here.
+		{"a lossy slow link keeps decoding", netlab.Config{Homes: []netlab.Home{lossy, eim}}, direct},
+		{"IPv6-only homes connect directly", netlab.Config{IPv6: true, Homes: []netlab.Home{routed, routed}}, func(alice, bob candidatePair) error {
+			if err := direct(alice, bob); err != nil {
+				return err
+			}
+			for _, p := range []candidatePair{alice, bob} {
+				if !strings.HasPrefix(p.Local.Address, "2001:db8:") || !strings.HasPrefix(p.Remote.Address, "2001:db8:") {
+					return fmt.Errorf("not over the homes' IPv6 addresses: %v", p)
+				}
+			}
+			return nil
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			lab := netlab.New(t, netlab.Config{Homes: tc.homes})
+			lab := netlab.New(t, tc.lab)
 			duet := lab.StartDuet(t, duetBinary, "--turn-secret", "lab-secret", "--log-level", "debug")
 			url := duet.URL + "/room.html?room=lab"
 			alice := newPage(t, labBrowser(t, lab.Homes[0]), "alice")
@@ -120,8 +136,8 @@ func TestLabCallFindsItsPath(t *testing.T) {
 			alice.waitState("joined")
 			bob := alice.joinedBy(labBrowser(t, lab.Homes[1]), "bob", url)
 			a, b := alice.selectedPair(), bob.selectedPair()
-			t.Logf("alice (%s): %v", tc.homes[0].NAT, a)
-			t.Logf("bob (%s): %v", tc.homes[1].NAT, b)
+			t.Logf("alice (%s): %v", tc.lab.Homes[0].NAT, a)
+			t.Logf("bob (%s): %v", tc.lab.Homes[1].NAT, b)
 			if err := tc.check(a, b); err != nil {
 				t.Error(err)
 			}

@@ -2,7 +2,7 @@ package netlab
 
 import (
 	"context"
-	"fmt"
+	"net/netip"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -19,16 +19,16 @@ const (
 	TURNPort = 3478
 )
 
-// StartDuet runs the duet binary bin in the public namespace, serving at PublicAddr, with the
-// relay announcing PublicAddr and allowed to send to the routers; extra flags come last and win.
+// StartDuet runs the duet binary bin in the public namespace, serving at l.Public.Addr, with the
+// relay announcing that address and allowed to send anywhere in the lab; extra flags come last and win.
 // It is killed when the test ends.
 func (l *Lab) StartDuet(t testing.TB, bin string, extra ...string) *duettest.Duet {
 	t.Helper()
 	args := append([]string{"netns", "exec", l.Public.Name, bin,
-		"--listen", fmt.Sprintf("%s:%d", PublicAddr, DuetPort),
-		"--turn-listen", fmt.Sprintf("%s:%d", PublicAddr, TURNPort),
-		"--public-ip", PublicAddr.String(),
-		"--turn-allow-peer", Internet.String(),
+		"--listen", netip.AddrPortFrom(l.Public.Addr, DuetPort).String(),
+		"--turn-listen", netip.AddrPortFrom(l.Public.Addr, TURNPort).String(),
+		"--public-ip", l.Public.Addr.String(),
+		"--turn-allow-peer", l.Range,
 	}, extra...)
 	return duettest.Start(t, "ip", args...)
 }

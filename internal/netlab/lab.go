@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"os/exec"
 	"testing"
@@ -25,6 +24,9 @@ const (
 	// UDPBlocked is EndpointIndependent with every forwarded UDP packet dropped, as strict
 	// corporate firewalls do: only TCP (TURN over TCP) gets out.
 	UDPBlocked NAT = "udp-blocked"
+	// Routed translates nothing: the home's addresses are public and reachable through the
+	// router's stateful filter only, as IPv6 home routers do.
+	Routed NAT = "routed"
 )
 
 // Link impairs the cable between a home and its router, in both directions.
@@ -39,9 +41,10 @@ type Home struct {
 	Link Link // zero: a plain veth
 }
 
-// Config describes a lab: the homes, in order.
+// Config describes a lab: the homes, in order, and the one address family of every namespace.
 type Config struct {
 	Homes []Home
+	IPv6  bool // IPv6 only (2001:db8::/32); otherwise IPv4 only (198.18.0.0/15)
 }
 
 // maxHomes keeps every home's numbers inside its /24s.
@@ -56,7 +59,7 @@ func (c Config) validate() error {
 	}
 	for i, h := range c.Homes {
 		switch h.NAT {
-		case EndpointIndependent, Symmetric, UDPBlocked:
+		case EndpointIndependent, Symmetric, UDPBlocked, Routed:
 		default:
 			return fmt.Errorf("%w: home %d: unknown NAT %q", ErrConfig, i+1, h.NAT)
 		}
@@ -67,23 +70,13 @@ func (c Config) validate() error {
 	return nil
 }
 
-// The lab's addresses; all in 198.18.0.0/15.
-var (
-	// PublicAddr is duet's namespace: the one address every home can reach.
-	PublicAddr = netip.MustParseAddr("198.18.0.2")
-	// Internet is the segment between the routers and duet; a relay must be allowed to send there.
-	Internet = netip.MustParsePrefix("198.18.0.0/24")
-)
-
-func routerWAN(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 18, 0, byte(11 + i)}) }
-func routerLAN(i int) netip.Addr { return netip.AddrFrom4([4]byte{198, 19, byte(1 + i), 1}) }
-func homeAddr(i int) netip.Addr  { return netip.AddrFrom4([4]byte{198, 19, byte(1 + i), 2}) }
-
 // Lab is a built lab.
 type Lab struct {
-	Public  Namespace   // where duet runs, at PublicAddr
+	Public  Namespace   // where duet runs: the one address every home can reach
 	Homes   []Namespace // one per Config.Homes, each behind its router
 	Routers []Namespace // Routers[i] is Homes[i]'s, at its public (wan) address
+	Range   string      // every address of the lab, as a prefix; duet's relay must be allowed there
+	plan    plan
 	net     Namespace
 	all     []Namespace
 	wires   []*wire
@@ -103,8 +96,13 @@ func New(t testing.TB, cfg Config) *Lab {
 			t.Fatalf("netlab: %s is missing: apt-get install iproute2 nftables (`make test` installs them through scripts/test-deps.sh)", tool)
 		}
 	}
-	l := &Lab{}
-	t.Cleanup(l.close)
+	l := &Lab{plan: plan{v6: cfg.IPv6}}
+	l.Range = l.plan.all().String()
+	t.Cleanup(func() {
+		if err := l.close(); err != nil {
+			t.Error(err)
+		}
+	})
 	if err := l.build(cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -115,66 +113,86 @@ func (l *Lab) build(cfg Config) error {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix := "duetlab-" + hex.EncodeToString(b)
-	add := func(role string, addr netip.Addr) (Namespace, error) {
-		n := Namespace{Name: prefix + "-" + role, Addr: addr}
+	p := l.plan
+	add := func(role string) (Namespace, error) {
+		n := Namespace{Name: prefix + "-" + role}
 		if err := ip("netns", "add", n.Name); err != nil {
 			return n, err
 		}
 		l.all = append(l.all, n)
+		if err := p.sysctls(n); err != nil {
+			return n, err
+		}
 		return n, ip("-n", n.Name, "link", "set", "lo", "up")
 	}
 	var err error
-	if l.net, err = add("net", netip.Addr{}); err != nil {
+	if l.net, err = add("net"); err != nil {
 		return err
 	}
 	if err := ip("-n", l.net.Name, "link", "add", "br0", "up", "type", "bridge"); err != nil {
 		return err
 	}
-	if l.Public, err = add("pub", PublicAddr); err != nil {
+	if l.Public, err = add("pub"); err != nil {
 		return err
 	}
-	if err := l.plugIn(l.Public, "eth0", "pub", PublicAddr); err != nil {
+	l.Public.Addr = p.internet().Addr()
+	if err := l.plugIn(l.Public, "eth0", "pub"); err != nil {
 		return err
 	}
 	for i, h := range cfg.Homes {
-		r, err := add(fmt.Sprintf("rtr%d", i+1), routerWAN(i))
+		r, err := add(fmt.Sprintf("rtr%d", i+1))
 		if err != nil {
 			return err
 		}
-		home, err := add(fmt.Sprintf("home%d", i+1), homeAddr(i))
+		home, err := add(fmt.Sprintf("home%d", i+1))
 		if err != nil {
 			return err
 		}
+		r.Addr, home.Addr = p.routerWAN(i).Addr(), p.home(i).Addr()
 		l.Routers, l.Homes = append(l.Routers, r), append(l.Homes, home)
-		if err := l.plugIn(r, "wan", fmt.Sprintf("wan%d", i+1), r.Addr); err != nil {
+		if err := l.plugIn(r, "wan", fmt.Sprintf("wan%d", i+1)); err != nil {
 			return err
 		}
-		if err := l.cable(home, r, h.Link, homeAddr(i), routerLAN(i)); err != nil {
+		if err := l.cable(home, r, h.Link, i); err != nil {
 			return err
 		}
-		if err := ip("-n", home.Name, "route", "add", "default", "via", routerLAN(i).String()); err != nil {
+		if err := ip("-n", home.Name, "route", "add", "default", "via", p.routerLAN(i).Addr().String()); err != nil {
 			return err
 		}
-		if err := router(r, h.NAT); err != nil {
+		if err := router(r, h.NAT, p.v6); err != nil {
 			return err
+		}
+	}
+	// A routed home's network is reachable from the internet, through its router.
+	for i, h := range cfg.Homes {
+		if h.NAT != Routed {
+			continue
+		}
+		for _, n := range append([]Namespace{l.Public}, l.Routers...) {
+			if n == l.Routers[i] {
+				continue
+			}
+			if err := ip("-n", n.Name, "route", "add", p.home(i).Masked().String(), "via", l.Routers[i].Addr.String()); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
 // plugIn connects n to the internet bridge through a veth named dev in n and port on the bridge.
-func (l *Lab) plugIn(n Namespace, dev, port string, addr netip.Addr) error {
+func (l *Lab) plugIn(n Namespace, dev, port string) error {
 	if err := ip("-n", n.Name, "link", "add", dev, "type", "veth", "peer", "name", port, "netns", l.net.Name); err != nil {
 		return err
 	}
 	if err := ip("-n", l.net.Name, "link", "set", port, "master", "br0", "up"); err != nil {
 		return err
 	}
-	return up(n, dev, addr, 24)
+	return l.up(n, dev, l.plan.internet().Bits(), n.Addr)
 }
 
-// cable joins a home (eth0) to its router (lan): a veth, or a wire when the link is impaired.
-func (l *Lab) cable(home, r Namespace, link Link, homeIP, routerIP netip.Addr) error {
+// cable joins home i (eth0) to its router (lan): a veth, or a wire when the link is impaired.
+func (l *Lab) cable(home, r Namespace, link Link, i int) error {
 	if link == (Link{}) {
 		if err := ip("-n", home.Name, "link", "add", "eth0", "type", "veth", "peer", "name", "lan", "netns", r.Name); err != nil {
 			return err
@@ -186,25 +204,28 @@ func (l *Lab) cable(home, r Namespace, link Link, homeIP, routerIP netip.Addr) e
 		}
 		l.wires = append(l.wires, w)
 	}
-	if err := up(home, "eth0", homeIP, 24); err != nil {
+	if err := l.up(home, "eth0", l.plan.home(i).Bits(), home.Addr); err != nil {
 		return err
 	}
-	return up(r, "lan", routerIP, 24)
+	return l.up(r, "lan", l.plan.routerLAN(i).Bits(), l.plan.routerLAN(i).Addr())
 }
 
-func up(n Namespace, dev string, addr netip.Addr, bits int) error {
-	if err := ip("-n", n.Name, "addr", "add", netip.PrefixFrom(addr, bits).String(), "dev", dev); err != nil {
+// up gives dev in n its address and brings it up.
+func (l *Lab) up(n Namespace, dev string, bits int, addr fmt.Stringer) error {
+	if err := ip("-n", n.Name, "addr", "add", fmt.Sprintf("%s/%d", addr, bits), "dev", dev); err != nil {
 		return err
 	}
 	return ip("-n", n.Name, "link", "set", dev, "up")
 }
 
 // close stops the wires and deletes every namespace, whatever failed before.
-func (l *Lab) close() {
+func (l *Lab) close() error {
 	for _, w := range l.wires {
 		w.close()
 	}
+	var errs []error
 	for i := len(l.all) - 1; i >= 0; i-- {
-		_ = ip("netns", "del", l.all[i].Name)
+		errs = append(errs, ip("netns", "del", l.all[i].Name))
 	}
+	return errors.Join(errs...)
 }

@@ -13,13 +13,13 @@ import (
 	"duet/internal/netlab"
 )
 
-// echo listens on PublicAddr:port in the lab's public namespace and answers every UDP datagram
-// with the address it came from, as a STUN server would.
-func echo(t *testing.T, l *netlab.Lab, port int) {
+// echo listens on port of the lab's public address and answers every UDP datagram with the address
+// it came from, as a STUN server would; it returns where it listens.
+func echo(t *testing.T, l *netlab.Lab, port int) netip.AddrPort {
 	t.Helper()
 	var c *net.UDPConn
 	if err := l.Public.Run(func() (err error) {
-		c, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(netlab.PublicAddr, uint16(port))))
+		c, err = net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.AddrPortFrom(l.Public.Addr, uint16(port))))
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -35,6 +35,7 @@ func echo(t *testing.T, l *netlab.Lab, port int) {
 			_, _ = c.WriteToUDPAddrPort([]byte(from.String()+" "+string(buf[:n])), from)
 		}
 	}()
+	return c.LocalAddr().(*net.UDPAddr).AddrPort()
 }
 
 // udpSocket opens a UDP socket in n on an ephemeral port.
@@ -51,10 +52,9 @@ func udpSocket(t *testing.T, n netlab.Namespace) *net.UDPConn {
 	return c
 }
 
-// mapped sends one probe to PublicAddr:port and returns the address the echo saw it from, or an
+// mapped sends one probe to the echo at to and returns the address the echo saw it from, or an
 // error if no answer came within wait.
-func mapped(c *net.UDPConn, port int, wait time.Duration) (netip.AddrPort, error) {
-	to := netip.AddrPortFrom(netlab.PublicAddr, uint16(port))
+func mapped(c *net.UDPConn, to netip.AddrPort, wait time.Duration) (netip.AddrPort, error) {
 	probe := fmt.Sprint(time.Now().UnixNano())
 	if _, err := c.WriteToUDPAddrPort([]byte(probe), to); err != nil {
 		return netip.AddrPort{}, err
@@ -79,16 +79,15 @@ func TestNATBehaviour(t *testing.T) {
 		{NAT: netlab.Symmetric},
 		{NAT: netlab.UDPBlocked},
 	}})
-	echo(t, l, 4000)
-	echo(t, l, 4001)
+	e1, e2 := echo(t, l, 4000), echo(t, l, 4001)
 
 	t.Run("endpoint-independent keeps one public port for every destination", func(t *testing.T) {
 		c := udpSocket(t, l.Homes[0])
-		a, err := mapped(c, 4000, 5*time.Second)
+		a, err := mapped(c, e1, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := mapped(c, 4001, 5*time.Second)
+		b, err := mapped(c, e2, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,15 +98,15 @@ func TestNATBehaviour(t *testing.T) {
 	})
 	t.Run("symmetric takes a new public port per destination", func(t *testing.T) {
 		c := udpSocket(t, l.Homes[1])
-		a, err := mapped(c, 4000, 5*time.Second)
+		a, err := mapped(c, e1, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := mapped(c, 4001, 5*time.Second)
+		b, err := mapped(c, e2, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := mapped(c, 4000, 5*time.Second)
+		again, err := mapped(c, e1, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,12 +116,12 @@ func TestNATBehaviour(t *testing.T) {
 	})
 	t.Run("udp blocked lets no datagram out but TCP", func(t *testing.T) {
 		c := udpSocket(t, l.Homes[2])
-		if got, err := mapped(c, 4000, time.Second); !errors.Is(err, os.ErrDeadlineExceeded) {
+		if got, err := mapped(c, e1, time.Second); !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Errorf("a UDP probe got %v, %v; want no answer", got, err)
 		}
 		var ln net.Listener
 		if err := l.Public.Run(func() (err error) {
-			ln, err = net.Listen("tcp", netip.AddrPortFrom(netlab.PublicAddr, 4002).String())
+			ln, err = net.Listen("tcp", netip.AddrPortFrom(l.Public.Addr, 4002).String())
 			return err
 		}); err != nil {
 			t.Fatal(err)
@@ -140,7 +139,7 @@ func TestNATBehaviour(t *testing.T) {
 	})
 	t.Run("the internet cannot open a way in", func(t *testing.T) {
 		c := udpSocket(t, l.Homes[0])
-		outside, err := mapped(c, 4000, 5*time.Second)
+		outside, err := mapped(c, e1, 5*time.Second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,11 +173,10 @@ func TestImpairedLink(t *testing.T) {
 	l := netlab.New(t, netlab.Config{Homes: []netlab.Home{
 		{NAT: netlab.EndpointIndependent, Link: netlab.Link{Loss: 0.05, Delay: delay}},
 	}})
-	echo(t, l, 4000)
+	to := echo(t, l, 4000)
 	c := udpSocket(t, l.Homes[0])
 	// Probes go out together, each naming its send time; the echo returns it.
 	const probes = 300
-	to := netip.AddrPortFrom(netlab.PublicAddr, 4000)
 	for i := range probes {
 		if _, err := c.WriteToUDPAddrPort(fmt.Appendf(nil, "%d %d", i, time.Now().UnixNano()), to); err != nil {
 			t.Fatal(err)
@@ -212,6 +210,44 @@ func TestImpairedLink(t *testing.T) {
 		t.Errorf("%d of %d round trips lost; want some, about 10 %%", lost, probes)
 	}
 	t.Logf("%d of %d round trips lost", lost, probes)
+}
+
+func TestIPv6RoutedHomes(t *testing.T) {
+	l := netlab.New(t, netlab.Config{IPv6: true, Homes: []netlab.Home{{NAT: netlab.Routed}, {NAT: netlab.Routed}}})
+	e := echo(t, l, 4000)
+	c := udpSocket(t, l.Homes[0])
+	seen, err := mapped(c, e, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if local := c.LocalAddr().(*net.UDPAddr).AddrPort(); seen != local || !seen.Addr().Is6() {
+		t.Errorf("home seen as %v, want its own IPv6 address %v", seen, local)
+	}
+	// Home 2 may send to home 1's address, but the router lets in only replies.
+	other := udpSocket(t, l.Homes[1])
+	if _, err := other.WriteToUDPAddrPort([]byte("hello"), seen); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	if _, from, err := c.ReadFromUDPAddrPort(make([]byte, 1500)); err == nil {
+		t.Errorf("an unsolicited datagram from %v came through the firewall", from)
+	}
+	// Once home 1 has sent to home 2, home 2's answers come in.
+	if _, err := c.WriteToUDPAddrPort([]byte("hello"), other.LocalAddr().(*net.UDPAddr).AddrPort()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.WriteToUDPAddrPort([]byte("again"), seen); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, _, err := c.ReadFromUDPAddrPort(make([]byte, 1500)); err != nil || n != len("again") {
+		t.Errorf("the reply from home 2 did not come through the firewall: %v", err)
+	}
+	for _, n := range append(l.Routers, l.Public) {
+		if out, err := n.Command("ip", "-4", "addr", "show", "scope", "global").CombinedOutput(); err != nil || len(out) != 0 {
+			t.Errorf("%s has IPv4 addresses in an IPv6-only lab: %s %v", n.Name, out, err)
+		}
+	}
 }
 
 func TestTeardownRemovesEveryNamespace(t *testing.T) {

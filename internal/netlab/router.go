@@ -6,33 +6,47 @@ import (
 )
 
 // router turns r into a home router: forwarding on, and nftables rules for its kind of NAT.
-func router(r Namespace, nat NAT) error {
+func router(r Namespace, nat NAT, v6 bool) error {
+	forwarding := "/proc/sys/net/ipv4/ip_forward"
+	if v6 {
+		forwarding = "/proc/sys/net/ipv6/conf/all/forwarding"
+	}
 	if err := r.Run(func() error {
 		// /proc/sys/net answers for the namespace of the thread that opens it.
-		return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0)
+		return os.WriteFile(forwarding, []byte("1"), 0)
 	}); err != nil {
 		return fmt.Errorf("forwarding on in %s: %w", r.Name, err)
 	}
-	return run(r.Command("nft", "-f", "-"), ruleset(nat))
+	return run(r.Command("nft", "-f", "-"), ruleset(nat, v6))
 }
 
 // ruleset is the router's whole nftables configuration. Filtering is stateful: from the internet
 // only replies to what went out come in, and nothing is opened on the router itself, so an early
 // probe from a peer is dropped without leaving a conntrack entry that would move the port mapping.
-func ruleset(nat NAT) string {
-	masquerade := "masquerade" // the kernel keeps the source port when it can: endpoint-independent
-	if nat == Symmetric {
-		masquerade = "masquerade random" // a fresh random port for every new destination
+func ruleset(nat NAT, v6 bool) string {
+	family, icmp := "ip", "icmp"
+	if v6 {
+		// Neighbour discovery and path MTU are ICMPv6: without them nothing works.
+		family, icmp = "ip6", "icmpv6"
+	}
+	nats := map[NAT]string{
+		EndpointIndependent: "masquerade",        // the kernel keeps the source port when it can
+		UDPBlocked:          "masquerade",        // the same, with UDP dropped below
+		Symmetric:           "masquerade random", // a fresh random port for every new destination
+	}
+	postrouting := ""
+	if m, ok := nats[nat]; ok {
+		postrouting = fmt.Sprintf(`chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan" %s
+	}`, m)
 	}
 	udp := ""
 	if nat == UDPBlocked {
 		udp = `iifname "lan" meta l4proto udp drop`
 	}
-	return fmt.Sprintf(`table ip lab {
-	chain postrouting {
-		type nat hook postrouting priority srcnat; policy accept;
-		oifname "wan" %s
-	}
+	return fmt.Sprintf(`table %s lab {
+	%s
 	chain forward {
 		type filter hook forward priority filter; policy drop;
 		ct state established,related accept
@@ -43,7 +57,8 @@ func ruleset(nat NAT) string {
 		type filter hook input priority filter; policy drop;
 		ct state established,related accept
 		iifname { "lo", "lan" } accept
+		meta l4proto %s accept
 	}
 }
-`, masquerade, udp)
+`, family, postrouting, udp, icmp)
 }
