@@ -148,7 +148,12 @@ func (f *foxPage) join(u string) {
 	f.t.Helper()
 	f.do(map[string]string{"open": u})
 	f.waitFor("page script loaded", `!!window.duet`)
-	f.do(map[string]string{"click": "connserver"})
+	f.click("connserver")
+}
+
+func (f *foxPage) click(id string) {
+	f.t.Helper()
+	f.do(map[string]string{"click": id})
 }
 
 func (f *foxPage) stats() foxStats {
@@ -214,7 +219,7 @@ func TestFirefoxCallsChromium(t *testing.T) {
 			fox.waitMediaFlowing()
 
 			// Firefox hangs up: Chromium waits for the next peer.
-			fox.do(map[string]string{"click": "leave"})
+			fox.click("leave")
 			fox.waitState("leaved")
 			waitUnbound(chrome)
 
