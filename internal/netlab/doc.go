@@ -23,5 +23,5 @@
 // Nothing in the lab is linked to the machine's own namespace, so no packet can leave it: IPv4
 // addresses are only from 198.18.0.0/15 (the benchmarking range), IPv6 ones from 2001:db8::/32
 // (documentation), and the routers have no default route. A failed set-up and the end of the test
-// delete every namespace (t.Cleanup).
+// delete every namespace (t.Cleanup); a new lab deletes those of test processes that died first.
 package netlab

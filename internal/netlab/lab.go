@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 )
@@ -110,9 +111,10 @@ func New(t testing.TB, cfg Config) *Lab {
 }
 
 func (l *Lab) build(cfg Config) error {
+	sweep()
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
-	prefix := "duetlab-" + hex.EncodeToString(b)
+	prefix := fmt.Sprintf("%s%d-%s", namePrefix, os.Getpid(), hex.EncodeToString(b))
 	p := l.plan
 	add := func(role string) (Namespace, error) {
 		n := Namespace{Name: prefix + "-" + role}
@@ -216,6 +218,24 @@ func (l *Lab) up(n Namespace, dev string, bits int, addr fmt.Stringer) error {
 		return err
 	}
 	return ip("-n", n.Name, "link", "set", dev, "up")
+}
+
+// namePrefix starts every lab namespace's name, followed by the test process's id.
+const namePrefix = "duetlab-"
+
+// sweep deletes the namespaces of labs whose test process died before its clean-up ran (a test
+// binary killed on timeout), so they cannot pile up; live processes' labs are left alone.
+func sweep() {
+	entries, _ := os.ReadDir("/run/netns")
+	for _, e := range entries {
+		pid, _, ok := strings.Cut(strings.TrimPrefix(e.Name(), namePrefix), "-")
+		if !strings.HasPrefix(e.Name(), namePrefix) || !ok {
+			continue
+		}
+		if _, err := os.Stat("/proc/" + pid); errors.Is(err, os.ErrNotExist) {
+			_ = ip("netns", "del", e.Name())
+		}
+	}
 }
 
 // close stops the wires and deletes every namespace, whatever failed before.

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -247,6 +248,19 @@ func TestIPv6RoutedHomes(t *testing.T) {
 		if out, err := n.Command("ip", "-4", "addr", "show", "scope", "global").CombinedOutput(); err != nil || len(out) != 0 {
 			t.Errorf("%s has IPv4 addresses in an IPv6-only lab: %s %v", n.Name, out, err)
 		}
+	}
+}
+
+func TestLabsOfDeadProcessesAreSwept(t *testing.T) {
+	// A lab left by a test process that no longer runs (pid_max is at most 4194304).
+	stale := "duetlab-4194305-00000000-net"
+	if out, err := exec.Command("ip", "netns", "add", stale).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", stale).Run() })
+	netlab.New(t, netlab.Config{Homes: []netlab.Home{{NAT: netlab.Symmetric}}})
+	if _, err := os.Stat("/run/netns/" + stale); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the stale namespace %s is still there: %v", stale, err)
 	}
 }
 
