@@ -77,10 +77,19 @@ func direct(alice, bob candidatePair) error {
 	return nil
 }
 
+// relayOverTCP checks the first side, whose UDP is blocked, reaches its relay candidate over TCP.
+func relayOverTCP(alice, _ candidatePair) error {
+	if alice.Local.Type != "relay" || alice.Local.RelayProtocol != "tcp" {
+		return fmt.Errorf("the UDP-blocked side uses %v, want its relay candidate over tcp", alice)
+	}
+	return nil
+}
+
 func TestLabCallFindsItsPath(t *testing.T) {
 	eim := netlab.Home{NAT: netlab.EndpointIndependent}
 	lossy := netlab.Home{NAT: netlab.EndpointIndependent, Link: netlab.Link{Loss: 0.05, Delay: 100 * time.Millisecond}}
 	routed := netlab.Home{NAT: netlab.Routed}
+	noUDP := netlab.Home{NAT: netlab.EndpointIndependent, BlockUDP: true}
 	for _, tc := range []struct {
 		name  string
 		lab   netlab.Config
@@ -106,12 +115,7 @@ func TestLabCallFindsItsPath(t *testing.T) {
 			}
 			return nil
 		}},
-		{"blocked UDP needs the relay over TCP", netlab.Config{Homes: []netlab.Home{{NAT: netlab.UDPBlocked}, eim}}, func(alice, _ candidatePair) error {
-			if alice.Local.Type != "relay" || alice.Local.RelayProtocol != "tcp" {
-				return fmt.Errorf("the UDP-blocked side uses %v, want its relay candidate over tcp", alice)
-			}
-			return nil
-		}},
+		{"blocked UDP needs the relay over TCP", netlab.Config{Homes: []netlab.Home{noUDP, eim}}, relayOverTCP},
 		// Media flowing, checked in every case, is the point here.
 		{"a lossy slow link keeps decoding", netlab.Config{Homes: []netlab.Home{lossy, eim}}, direct},
 		{"IPv6-only homes connect directly", netlab.Config{IPv6: true, Homes: []netlab.Home{routed, routed}}, func(alice, bob candidatePair) error {
@@ -125,6 +129,7 @@ func TestLabCallFindsItsPath(t *testing.T) {
 			}
 			return nil
 		}},
+		{"IPv6-only with UDP blocked needs the relay over TCP", netlab.Config{IPv6: true, Homes: []netlab.Home{{NAT: netlab.Routed, BlockUDP: true}, routed}}, relayOverTCP},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -136,8 +141,8 @@ func TestLabCallFindsItsPath(t *testing.T) {
 			alice.waitState("joined")
 			bob := alice.joinedBy(labBrowser(t, lab.Homes[1]), "bob", url)
 			a, b := alice.selectedPair(), bob.selectedPair()
-			t.Logf("alice (%s): %v", tc.lab.Homes[0].NAT, a)
-			t.Logf("bob (%s): %v", tc.lab.Homes[1].NAT, b)
+			t.Logf("alice %+v: %v", tc.lab.Homes[0], a)
+			t.Logf("bob %+v: %v", tc.lab.Homes[1], b)
 			if err := tc.check(a, b); err != nil {
 				t.Error(err)
 			}

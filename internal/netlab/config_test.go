@@ -12,7 +12,7 @@ func TestConfigValidate(t *testing.T) {
 		cfg  Config
 		ok   bool
 	}{
-		{"two homes", Config{Homes: []Home{{NAT: Symmetric}, {NAT: UDPBlocked, Link: Link{Loss: 0.05, Delay: time.Second}}}}, true},
+		{"two homes", Config{Homes: []Home{{NAT: Symmetric}, {NAT: Routed, BlockUDP: true, Link: Link{Loss: 0.05, Delay: time.Second}}}}, true},
 		{"no home", Config{}, false},
 		{"too many homes", Config{Homes: make([]Home, maxHomes+1)}, false},
 		{"unknown NAT", Config{Homes: []Home{{NAT: "full-cone"}}}, false},

@@ -14,9 +14,8 @@
 //
 // A Home's NAT kind decides its router's rules: EndpointIndependent keeps the source port for every
 // destination; Symmetric picks a new random port per destination (nft "masquerade random");
-// UDPBlocked is EndpointIndependent that drops all forwarded UDP; Routed translates nothing and
-// the internet has a route to the home (IPv6 homes). Filtering is stateful on every router: only
-// replies to what went out come in. A Home with a Link gets, instead of a veth to its router, a
+// Routed translates nothing and the internet has a route to the home (IPv6 homes). Filtering is
+// stateful on every router: only replies to what went out come in; BlockUDP lets no UDP out. A Home with a Link gets, instead of a veth to its router, a
 // wire: two TUN devices joined by this process, which drops and delays packets (the kernel here
 // has no netem).
 //

@@ -22,9 +22,6 @@ const (
 	// Symmetric maps a home socket to a new random public port for every destination, as
 	// carrier-grade and corporate NATs do: only a relay gets through two of them.
 	Symmetric NAT = "symmetric"
-	// UDPBlocked is EndpointIndependent with every forwarded UDP packet dropped, as strict
-	// corporate firewalls do: only TCP (TURN over TCP) gets out.
-	UDPBlocked NAT = "udp-blocked"
 	// Routed translates nothing: the home's addresses are public and reachable through the
 	// router's stateful filter only, as IPv6 home routers do.
 	Routed NAT = "routed"
@@ -38,8 +35,11 @@ type Link struct {
 
 // Home is one home network behind its own router.
 type Home struct {
-	NAT  NAT
-	Link Link // zero: a plain veth
+	NAT NAT
+	// BlockUDP drops every UDP packet the home sends out, as strict corporate firewalls do: only
+	// TCP (TURN over TCP) gets out.
+	BlockUDP bool
+	Link     Link // zero: a plain veth
 }
 
 // Config describes a lab: the homes, in order, and the one address family of every namespace.
@@ -60,7 +60,7 @@ func (c Config) validate() error {
 	}
 	for i, h := range c.Homes {
 		switch h.NAT {
-		case EndpointIndependent, Symmetric, UDPBlocked, Routed:
+		case EndpointIndependent, Symmetric, Routed:
 		default:
 			return fmt.Errorf("%w: home %d: unknown NAT %q", ErrConfig, i+1, h.NAT)
 		}
@@ -161,7 +161,7 @@ func (l *Lab) build(cfg Config) error {
 		if err := ip("-n", home.Name, "route", "add", "default", "via", p.routerLAN(i).Addr().String()); err != nil {
 			return err
 		}
-		if err := router(r, h.NAT, p.v6); err != nil {
+		if err := router(r, h, p.v6); err != nil {
 			return err
 		}
 	}

@@ -78,7 +78,7 @@ func TestNATBehaviour(t *testing.T) {
 	l := netlab.New(t, netlab.Config{Homes: []netlab.Home{
 		{NAT: netlab.EndpointIndependent},
 		{NAT: netlab.Symmetric},
-		{NAT: netlab.UDPBlocked},
+		{NAT: netlab.EndpointIndependent, BlockUDP: true},
 	}})
 	e1, e2 := echo(t, l, 4000), echo(t, l, 4001)
 

@@ -5,8 +5,8 @@ import (
 	"os"
 )
 
-// router turns r into a home router: forwarding on, and nftables rules for its kind of NAT.
-func router(r Namespace, nat NAT, v6 bool) error {
+// router turns r into h's router: forwarding on, and nftables rules for its NAT and filter.
+func router(r Namespace, h Home, v6 bool) error {
 	forwarding := "/proc/sys/net/ipv4/ip_forward"
 	if v6 {
 		forwarding = "/proc/sys/net/ipv6/conf/all/forwarding"
@@ -17,13 +17,13 @@ func router(r Namespace, nat NAT, v6 bool) error {
 	}); err != nil {
 		return fmt.Errorf("forwarding on in %s: %w", r.Name, err)
 	}
-	return run(r.Command("nft", "-f", "-"), ruleset(nat, v6))
+	return run(r.Command("nft", "-f", "-"), ruleset(h, v6))
 }
 
 // ruleset is the router's whole nftables configuration. Filtering is stateful: from the internet
 // only replies to what went out come in, and nothing is opened on the router itself, so an early
 // probe from a peer is dropped without leaving a conntrack entry that would move the port mapping.
-func ruleset(nat NAT, v6 bool) string {
+func ruleset(h Home, v6 bool) string {
 	family, icmp := "ip", "icmp"
 	if v6 {
 		// Neighbour discovery and path MTU are ICMPv6: without them nothing works.
@@ -31,18 +31,17 @@ func ruleset(nat NAT, v6 bool) string {
 	}
 	nats := map[NAT]string{
 		EndpointIndependent: "masquerade",        // the kernel keeps the source port when it can
-		UDPBlocked:          "masquerade",        // the same, with UDP dropped below
 		Symmetric:           "masquerade random", // a fresh random port for every new destination
 	}
 	postrouting := ""
-	if m, ok := nats[nat]; ok {
+	if m, ok := nats[h.NAT]; ok {
 		postrouting = fmt.Sprintf(`chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
 		oifname "wan" %s
 	}`, m)
 	}
 	udp := ""
-	if nat == UDPBlocked {
+	if h.BlockUDP {
 		udp = `iifname "lan" meta l4proto udp drop`
 	}
 	return fmt.Sprintf(`table %s lab {
