@@ -77,6 +77,27 @@ func direct(alice, bob candidatePair) error {
 	return nil
 }
 
+// relayOverUDP checks the path crosses a relay allocation, which its holder reaches over UDP (the
+// other side may see the allocation as its remote candidate only, having been reached through it).
+func relayOverUDP(alice, bob candidatePair) error {
+	relayed := false
+	for _, p := range []candidatePair{alice, bob} {
+		if p.Local.Type != "relay" && p.Remote.Type != "relay" {
+			return fmt.Errorf("not relayed: %v", p)
+		}
+		if p.Local.Type == "relay" {
+			relayed = true
+			if p.Local.RelayProtocol != "udp" {
+				return fmt.Errorf("relay reached over %q (%v), want udp", p.Local.RelayProtocol, p)
+			}
+		}
+	}
+	if !relayed {
+		return fmt.Errorf("neither side holds the relay candidate")
+	}
+	return nil
+}
+
 // relayOverTCP checks the first side, whose UDP is blocked, reaches its relay candidate over TCP.
 func relayOverTCP(alice, _ candidatePair) error {
 	if alice.Local.Type != "relay" || alice.Local.RelayProtocol != "tcp" {
@@ -89,6 +110,7 @@ func TestLabCallFindsItsPath(t *testing.T) {
 	eim := netlab.Home{NAT: netlab.EndpointIndependent}
 	lossy := netlab.Home{NAT: netlab.EndpointIndependent, Link: netlab.Link{Loss: 0.05, Delay: 100 * time.Millisecond}}
 	routed := netlab.Home{NAT: netlab.Routed}
+	symmetric := netlab.Home{NAT: netlab.Symmetric}
 	noUDP := netlab.Home{NAT: netlab.EndpointIndependent, BlockUDP: true}
 	for _, tc := range []struct {
 		name  string
@@ -96,25 +118,7 @@ func TestLabCallFindsItsPath(t *testing.T) {
 		check func(alice, bob candidatePair) error
 	}{
 		{"endpoint-independent NATs connect directly", netlab.Config{Homes: []netlab.Home{eim, eim}}, direct},
-		{"symmetric NATs need the relay over UDP", netlab.Config{Homes: []netlab.Home{{NAT: netlab.Symmetric}, {NAT: netlab.Symmetric}}}, func(alice, bob candidatePair) error {
-			// The path crosses at least one relay allocation; whoever holds it reaches it over UDP.
-			relayed := false
-			for _, p := range []candidatePair{alice, bob} {
-				if p.Local.Type != "relay" && p.Remote.Type != "relay" {
-					return fmt.Errorf("not relayed: %v", p)
-				}
-				if p.Local.Type == "relay" {
-					relayed = true
-					if p.Local.RelayProtocol != "udp" {
-						return fmt.Errorf("relay reached over %q (%v), want udp", p.Local.RelayProtocol, p)
-					}
-				}
-			}
-			if !relayed {
-				return fmt.Errorf("neither side holds the relay candidate")
-			}
-			return nil
-		}},
+		{"symmetric NATs need the relay over UDP", netlab.Config{Homes: []netlab.Home{symmetric, symmetric}}, relayOverUDP},
 		{"blocked UDP needs the relay over TCP", netlab.Config{Homes: []netlab.Home{noUDP, eim}}, relayOverTCP},
 		// Media flowing, checked in every case, is the point here.
 		{"a lossy slow link keeps decoding", netlab.Config{Homes: []netlab.Home{lossy, eim}}, direct},
