@@ -214,7 +214,7 @@ func (s *Server) Stats() Stats { return s.stats.snapshot() }
 
 // authenticate is pion's AuthHandler: REST credentials with expiry, keyed per user for the quota.
 func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool) {
-	userID, key, err := checkCredentials(s.cfg.Secret, s.cfg.Realm, ra.Username, ra.Realm, time.Now())
+	userID, key, err := checkCredentials(s.cfg.Secret, s.cfg.Realm, ra.Username, ra.Realm, s.cfg.TTL, time.Now())
 	if err != nil {
 		s.stats.refusedAuth.Add(1)
 		s.log.Debug("turn: credentials refused", "src", ra.SrcAddr, "reason", err)
@@ -308,15 +308,8 @@ func (s *Server) toServerItself(addr net.Addr) bool {
 	if _, own := s.ownIPs[ip]; !own {
 		return false
 	}
-	if ap.Port() >= s.cfg.RelayMinPort && ap.Port() <= s.cfg.RelayMaxPort {
-		return false // another allocation on this server: the usual case when both callers relay
-	}
-	for _, p := range s.cfg.AllowPeers {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
+	// AllowPeers does not open this: a LAN range opened on purpose holds the server's own address.
+	return ap.Port() < s.cfg.RelayMinPort || ap.Port() > s.cfg.RelayMaxPort // else another allocation on this server
 }
 
 // collectOwnIPs records this host's addresses so relays cannot reach its non-relay ports.
