@@ -179,3 +179,20 @@ func splitEvery(b []byte, n int) [][]byte {
 	}
 	return out
 }
+
+// FuzzOwner: the user part of a REST username is untrusted; whatever it holds, the owner must
+// come back whole from the userID pion carries.
+func FuzzOwner(f *testing.F) {
+	for _, s := range []string{"", " ", "a b", "1.2.3.4/32 x", "\x00", "::/0 y"} {
+		f.Add(s)
+	}
+	ips := []netip.Prefix{ipkey.Of(netip.MustParseAddr("203.0.113.7")), ipkey.Of(netip.MustParseAddr("2001:db8::1"))}
+	f.Fuzz(func(t *testing.T, user string) {
+		for _, ip := range ips {
+			o := owner{ip: ip, user: user}
+			if got := parseOwner(o.String()); got != o {
+				t.Fatalf("parseOwner(%q) = %+v, want %+v", o.String(), got, o)
+			}
+		}
+	})
+}

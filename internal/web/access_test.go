@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"unicode/utf8"
 )
 
 func handlerWith(cfg Config) http.Handler {
@@ -150,4 +151,28 @@ func TestTruncate(t *testing.T) {
 			t.Errorf("truncate(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 		}
 	}
+}
+
+// FuzzTruncate: request paths are untrusted; the logged form is a prefix of at most n bytes plus
+// the mark, and never splits a character of a valid path.
+func FuzzTruncate(f *testing.F) {
+	for _, s := range []string{"", "/a", "/ééé", "\xff\xfe", strings.Repeat("x", 300)} {
+		f.Add(s, 3)
+	}
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		if n < 0 || n > 1000 {
+			return
+		}
+		got := truncate(s, n)
+		base := strings.TrimSuffix(got, "…")
+		if got == s {
+			return
+		}
+		if len(base) > n || !strings.HasPrefix(s, base) {
+			t.Fatalf("truncate(%q, %d) = %q", s, n, got)
+		}
+		if utf8.ValidString(s) && !utf8.ValidString(got) {
+			t.Fatalf("truncate(%q, %d) = %q split a character", s, n, got)
+		}
+	})
 }
