@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"duet/internal/acceptlog"
 	"duet/internal/acme"
 	"duet/internal/certs"
 	"duet/internal/check"
@@ -119,6 +120,8 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// net/http retries failed accepts itself, but reports them only to ErrorLog, kept at debug.
+	ln = acceptlog.Listener{Listener: ln, R: acceptlog.New(log, "https")}
 	srv := &http.Server{
 		Handler:           handler,
 		TLSConfig:         tlsConfig,

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"duet/internal/acceptlog"
 	"duet/internal/duettest"
 	"duet/internal/ipkey"
 )
@@ -64,30 +65,6 @@ func TestOwnerRoundTrip(t *testing.T) {
 	}
 }
 
-func TestSampler(t *testing.T) {
-	t0 := time.Unix(1700000000, 0)
-	s := sampler{every: time.Second}
-	steps := []struct {
-		at   time.Duration
-		ok   bool
-		held int
-	}{
-		{0, true, 0},
-		{100 * time.Millisecond, false, 0},
-		{900 * time.Millisecond, false, 0},
-		{time.Second, true, 2},
-		{1500 * time.Millisecond, false, 0},
-		{5 * time.Second, true, 1},
-		{6 * time.Second, true, 0},
-	}
-	for i, st := range steps {
-		held, ok := s.allow(t0.Add(st.at))
-		if ok != st.ok || held != st.held {
-			t.Errorf("step %d: allow = %d, %v; want %d, %v", i, held, ok, st.held, st.ok)
-		}
-	}
-}
-
 // failingListener fails its first n accepts with EMFILE, as when the process is out of descriptors.
 type failingListener struct {
 	net.Listener
@@ -111,7 +88,8 @@ func (l *failingListener) Accept() (net.Conn, error) {
 func TestAcceptErrorsRetried(t *testing.T) {
 	var logs duettest.LogBuffer
 	cfg := testConfig().withDefaults()
-	s := &Server{cfg: cfg, log: slog.New(slog.NewTextHandler(&logs, nil)), acceptLog: sampler{every: time.Minute},
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	s := &Server{cfg: cfg, log: log, acceptLog: acceptlog.New(log, "turn"),
 		conns: map[*turnConn]struct{}{}, tcpPerIP: map[netip.Prefix]int{}, maxTCPTotal: 10}
 	real, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -133,8 +111,8 @@ func TestAcceptErrorsRetried(t *testing.T) {
 	if got := s.Stats().AcceptErrors; got != 3 {
 		t.Errorf("AcceptErrors = %d, want 3", got)
 	}
-	if n := strings.Count(logs.String(), "level=WARN"); n != 1 || !strings.Contains(logs.String(), "too many open files") {
-		t.Errorf("want one warning naming the error, got:\n%s", logs.String())
+	if n := strings.Count(logs.String(), "level=WARN"); n < 1 || n > 2 || !strings.Contains(logs.String(), "too many open files") {
+		t.Errorf("want a warning naming the error (the failures come within a second or so), got:\n%s", logs.String())
 	}
 	_ = l.Close()
 	if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pion/turn/v5"
 
+	"duet/internal/acceptlog"
 	"duet/internal/ipkey"
 )
 
@@ -31,8 +32,8 @@ type Server struct {
 	ownIPs map[netip.Addr]struct{}
 	stats  counters
 
-	bufferWarn sync.Once // the capped-buffer message is logged once, not per allocation
-	acceptLog  sampler   // accept failures are warned about once a second
+	bufferWarn sync.Once           // the capped-buffer message is logged once, not per allocation
+	acceptLog  *acceptlog.Reporter // failed accepts on the TCP/TLS listeners, warned about once a second
 
 	// The total caps, lowered to fit the open-file limit (see fitFileLimit).
 	maxAllocTotal, maxTCPTotal int
@@ -59,7 +60,7 @@ func New(c Config) (*Server, error) {
 	s := &Server{
 		cfg:       c,
 		log:       c.Logger,
-		acceptLog: sampler{every: time.Second},
+		acceptLog: acceptlog.New(c.Logger, "turn"),
 		ownIPs:    map[netip.Addr]struct{}{},
 		perUser:   map[string]int{},
 		perIP:     map[netip.Prefix]int{},

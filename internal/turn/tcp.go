@@ -41,7 +41,8 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 			if errors.Is(err, net.ErrClosed) {
 				return nil, err
 			}
-			l.s.acceptFailed(err)
+			l.s.stats.acceptErrors.Add(1)
+			l.s.acceptLog.Failed(err)
 			backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
 			time.Sleep(backoff)
 			continue
@@ -165,33 +166,6 @@ func (c *turnConn) Close() error {
 		c.s.stats.tcpOpen.Add(-1)
 	})
 	return c.Conn.Close()
-}
-
-// acceptFailed counts a failed accept and warns about it at most once a second, with the count.
-func (s *Server) acceptFailed(err error) {
-	s.stats.acceptErrors.Add(1)
-	if held, ok := s.acceptLog.allow(time.Now()); ok {
-		s.log.Warn("turn: accepting a TCP connection failed; retrying", "err", err, "failures_since_last_warning", held+1)
-	}
-}
-
-// sampler lets one event through per interval and counts those it held back in between.
-type sampler struct {
-	every time.Duration
-	mu    sync.Mutex
-	last  time.Time
-	held  int
-}
-
-func (s *sampler) allow(now time.Time) (held int, ok bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.last.IsZero() && now.Sub(s.last) < s.every {
-		s.held++
-		return 0, false
-	}
-	held, s.held, s.last = s.held, 0, now
-	return held, true
 }
 
 // fitFileLimit lowers the total caps so TURN takes at most half the process's file descriptors,
