@@ -48,6 +48,10 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 			continue
 		}
 		backoff = 0
+		if l.tls != nil {
+			// Wrapped in turnConn, not a *tls.Conn: pion leaves the handshake to the first Read, under our deadline.
+			c = tls.Server(c, l.tls)
+		}
 		tc, err := l.s.admit(c)
 		if errors.Is(err, errClosed) {
 			return nil, net.ErrClosed
@@ -55,10 +59,6 @@ func (l *guardedListener) Accept() (net.Conn, error) {
 		if err != nil {
 			_ = c.Close()
 			continue
-		}
-		if l.tls != nil {
-			// Not a *tls.Conn, so pion leaves the handshake to the first Read, under our deadline.
-			tc.Conn = tls.Server(c, l.tls)
 		}
 		return tc, nil
 	}
