@@ -77,6 +77,8 @@ func (s *server) start() {
 		"--public-ip", "127.0.0.1",
 		"--turn-allow-peer", "127.0.0.0/8",
 		"--turn-secret", s.secret,
+		// Every page comes from 127.0.0.1: the per-address limits are not what these tests test.
+		"--ice-rate", "1000", "--turn-max-allocations-per-ip", "100000",
 		// Debug logs cost nothing here: they are shown only when a test fails.
 		"--log-level", "debug",
 	}, s.args...)...)

@@ -94,7 +94,9 @@ func (e *env) startTURN(side string) (*proc, int, error) {
 	listen := fmt.Sprintf("127.0.0.1:%d", port)
 	if side == "duet" {
 		p, err := e.startDuet("--turn-listen", listen, "--turn-secret", turnSecret, "--public-ip", "127.0.0.1",
-			"--turn-allow-peer", "127.0.0.0/8", "--turn-max-allocations", "100000", "--relay-ports", "40000-49999")
+			"--turn-allow-peer", "127.0.0.0/8", "--turn-max-allocations", "100000", "--relay-ports", "40000-49999",
+			// Every load comes from 127.0.0.1: the per-address caps would stop it at 64.
+			"--turn-max-allocations-per-ip", "100000", "--turn-max-allocations-total", "100000")
 		if err == nil {
 			err = stunReady(port, 10*time.Second)
 		}

@@ -20,6 +20,7 @@ import (
 	"syscall"
 	"time"
 
+	"duet/internal/acceptlog"
 	"duet/internal/acme"
 	"duet/internal/certs"
 	"duet/internal/check"
@@ -90,6 +91,7 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
+	metricsHandler := metrics.Handler(metrics.Sources{Signal: signaling.Stats, TURN: relayStats, Redis: redisHealth})
 	handler := web.New(web.Config{
 		Files:  client.Files,
 		Signal: signaling.Handler(),
@@ -99,18 +101,27 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 		Health: func() map[string]any {
 			return map[string]any{"signal": "ok", "turn": relayHealth(relay, turnConfig), "rooms": roomsHealth(redisHealth)}
 		},
-		Metrics: metrics.Handler(metrics.Sources{Signal: signaling.Stats, TURN: relayStats, Redis: redisHealth}),
-		HSTS:    !selfSigned,
-		Logger:  log.With("component", "http"),
+		Metrics:      metricsHandler,
+		MetricsToken: cfg.MetricsToken,
+		ICERate:      cfg.ICERate,
+		HSTS:         !selfSigned,
+		Logger:       log.With("component", "http"),
 	})
 
 	if cfg.PprofListen != "" {
-		go servePprof(cfg.PprofListen, log)
+		go servePrivate("pprof", cfg.PprofListen, pprofMux(), log)
+	}
+	if cfg.MetricsListen != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metricsHandler)
+		go servePrivate("metrics", cfg.MetricsListen, mux, log)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
+	// net/http retries failed accepts itself, but reports them only to ErrorLog, kept at debug.
+	ln = acceptlog.Listener{Listener: ln, R: acceptlog.New(log, "https")}
 	srv := &http.Server{
 		Handler:           handler,
 		TLSConfig:         tlsConfig,
@@ -185,17 +196,23 @@ func certificates(cfg config.Config, log *slog.Logger) (tlsConfig *tls.Config, p
 	return m.TLSConfig(), plain, false, nil
 }
 
-// servePprof serves Go's profiler apart from the public listener, for benchmarks and diagnosis.
-func servePprof(addr string, log *slog.Logger) {
+// pprofMux is Go's profiler, for benchmarks and diagnosis.
+func pprofMux() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	log.Info("pprof listening", "addr", addr)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return mux
+}
+
+// servePrivate serves h over plain HTTP apart from the public listener, on an address the
+// operator keeps private (loopback, an internal network).
+func servePrivate(what, addr string, h http.Handler, log *slog.Logger) {
+	log.Info(what+" listening", "addr", addr)
+	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	if err := srv.ListenAndServe(); err != nil {
-		log.Error("pprof", "err", err)
+		log.Error(what, "err", err)
 	}
 }
 

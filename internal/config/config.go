@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml"
+
+	"duet/internal/turn"
+	"duet/internal/web"
 )
 
 // Config is every setting of the duet server.
@@ -38,6 +41,9 @@ type Config struct {
 	MaxConnPerIP    int
 	RedisURL        string
 	PprofListen     string
+	ICERate         float64
+	MetricsToken    string
+	MetricsListen   string
 
 	TURNListen         string
 	TURNSListen        string
@@ -49,6 +55,12 @@ type Config struct {
 	TURNURLs           []string
 	TURNAllowPeers     []netip.Prefix
 	TURNMaxAllocations int
+	TURNMaxAllocPerIP  int
+	TURNMaxAllocTotal  int
+	TURNMaxTCPPerIP    int
+	TURNMaxTCPTotal    int
+	TURNTCPHandshake   time.Duration
+	TURNTCPIdle        time.Duration
 	TURNSocketBuffer   int
 }
 
@@ -94,6 +106,9 @@ func flags(c *Config) *flag.FlagSet {
 	fs.Float64Var(&c.EventRate, "event-rate", 50, "Socket.IO events per second per IP (bursts of ten seconds' worth)")
 	fs.IntVar(&c.MaxConnPerIP, "max-conn-per-ip", 50, "Socket.IO connections open at once per IP")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; never expose it")
+	fs.Float64Var(&c.ICERate, "ice-rate", web.DefaultICERate, "/api/ice-servers requests per second per IP (bursts of ten seconds' worth); over it: 429")
+	fs.StringVar(&c.MetricsToken, "metrics-token", "", "serve /metrics on the HTTPS port to requests with 'Authorization: Bearer TOKEN' (without it: to loopback clients only)")
+	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "also serve /metrics over plain HTTP on this private address, e.g. 10.0.0.5:9100; never expose it")
 	fs.StringVar(&c.RedisURL, "redis-url", "", "share rooms with other duet nodes through this Redis, e.g. redis://10.0.0.5:6379/0 (empty: rooms in memory)")
 
 	fs.StringVar(&c.TURNListen, "turn-listen", ":3478", `embedded TURN/STUN address, UDP and TCP; "" disables the embedded relay`)
@@ -118,8 +133,14 @@ func flags(c *Config) *flag.FlagSet {
 		}
 		return err
 	})
-	fs.IntVar(&c.TURNMaxAllocations, "turn-max-allocations", 10, "simultaneous TURN allocations per credential")
-	fs.IntVar(&c.TURNSocketBuffer, "turn-socket-buffer", 4<<20, "SO_RCVBUF/SO_SNDBUF bytes of the TURN sockets (raise net.core.rmem_max to match)")
+	fs.IntVar(&c.TURNMaxAllocations, "turn-max-allocations", turn.DefaultMaxAllocations, "simultaneous TURN allocations per credential")
+	fs.IntVar(&c.TURNMaxAllocPerIP, "turn-max-allocations-per-ip", turn.DefaultMaxAllocationsPerIP, "simultaneous TURN allocations per client IP (IPv6: per /64)")
+	fs.IntVar(&c.TURNMaxAllocTotal, "turn-max-allocations-total", turn.DefaultMaxAllocationsTotal, "simultaneous TURN allocations, all clients (at most a quarter of the open-file limit)")
+	fs.IntVar(&c.TURNMaxTCPPerIP, "turn-max-tcp-per-ip", turn.DefaultMaxTCPPerIP, "TURN TCP/TLS connections open at once per client IP (IPv6: per /64)")
+	fs.IntVar(&c.TURNMaxTCPTotal, "turn-max-tcp-total", turn.DefaultMaxTCPTotal, "TURN TCP/TLS connections open at once, all clients (at most a quarter of the open-file limit)")
+	fs.DurationVar(&c.TURNTCPHandshake, "turn-tcp-handshake-timeout", turn.DefaultTCPHandshakeTimeout, "time a TURN TCP/TLS connection has for its TLS handshake and first STUN message")
+	fs.DurationVar(&c.TURNTCPIdle, "turn-tcp-idle-timeout", turn.DefaultTCPIdleTimeout, "a TURN TCP/TLS connection silent this long is closed")
+	fs.IntVar(&c.TURNSocketBuffer, "turn-socket-buffer", turn.DefaultSocketBuffer, "SO_RCVBUF/SO_SNDBUF bytes of the TURN sockets (raise net.core.rmem_max to match)")
 	return fs
 }
 
@@ -276,8 +297,14 @@ func (c Config) validate() error {
 	if c.ConnRate <= 0 || c.EventRate <= 0 || c.MaxConnPerIP < 1 {
 		errs = append(errs, errors.New("--conn-rate, --event-rate and --max-conn-per-ip must be positive"))
 	}
-	if c.TURNMaxAllocations < 1 {
-		errs = append(errs, errors.New("--turn-max-allocations must be at least 1"))
+	if c.TURNMaxAllocations < 1 || c.TURNMaxAllocPerIP < 1 || c.TURNMaxAllocTotal < 1 || c.TURNMaxTCPPerIP < 1 || c.TURNMaxTCPTotal < 1 {
+		errs = append(errs, errors.New("--turn-max-allocations, --turn-max-allocations-per-ip, --turn-max-allocations-total, --turn-max-tcp-per-ip and --turn-max-tcp-total must be at least 1"))
+	}
+	if c.TURNTCPHandshake <= 0 || c.TURNTCPIdle <= 0 {
+		errs = append(errs, errors.New("--turn-tcp-handshake-timeout and --turn-tcp-idle-timeout must be positive"))
+	}
+	if c.ICERate <= 0 {
+		errs = append(errs, errors.New("--ice-rate must be positive"))
 	}
 	return errors.Join(errs...)
 }

@@ -59,6 +59,16 @@ func TestLoadPrecedence(t *testing.T) {
 		{"limits and origins from env", nil, []string{"DUET_ALLOWED_ORIGIN=https://a.example,https://b.example", "DUET_CONN_RATE=0.5", "DUET_MAX_CONN_PER_IP=7"}, func(c Config) bool {
 			return slices.Equal(c.AllowedOrigins, []string{"https://a.example", "https://b.example"}) && c.ConnRate == 0.5 && c.MaxConnPerIP == 7 && c.EventRate == 50
 		}},
+		{"abuse limits, defaults from their packages", nil, nil, func(c Config) bool {
+			return c.TURNMaxAllocPerIP == 64 && c.TURNMaxAllocTotal == 8192 && c.TURNMaxTCPPerIP == 64 && c.TURNMaxTCPTotal == 1024 &&
+				c.TURNTCPHandshake == 5*time.Second && c.TURNTCPIdle == 10*time.Minute && c.ICERate == 1 && c.MetricsToken == "" && c.MetricsListen == ""
+		}},
+		{"abuse limits set", []string{"--turn-max-allocations-per-ip", "3", "--turn-tcp-idle-timeout", "1m", "--ice-rate", "0.2",
+			"--metrics-token", "t", "--metrics-listen", "127.0.0.1:9100"}, []string{"DUET_TURN_MAX_TCP_TOTAL=99"}, func(c Config) bool {
+			tc, _ := c.TURN(nil, slogDiscard())
+			return tc.MaxAllocationsPerIP == 3 && tc.TCPIdleTimeout == time.Minute && tc.MaxTCPTotal == 99 &&
+				c.ICERate == 0.2 && c.MetricsToken == "t" && c.MetricsListen == "127.0.0.1:9100"
+		}},
 		{"unrelated env ignored", nil, []string{"DUET=1", "DUET_NOPE=2", "PATH=/bin"}, func(c Config) bool { return c.Listen == ":8443" }},
 	}
 	for _, tt := range tests {
@@ -101,6 +111,10 @@ func TestLoadErrors(t *testing.T) {
 		{"domain with certificate files", []string{"--domain", "a.example.org", "--tls-cert", "c", "--tls-key", "k"}, nil, "drop --tls-cert"},
 		{"http listener without domain", []string{"--http-listen", ":80"}, nil, "needs --domain"},
 		{"zero event rate", []string{"--event-rate", "0"}, nil, "--event-rate"},
+		{"zero allocations per ip", []string{"--turn-max-allocations-per-ip", "0"}, nil, "--turn-max-allocations-per-ip"},
+		{"zero tcp total", nil, []string{"DUET_TURN_MAX_TCP_TOTAL=0"}, "--turn-max-tcp-total"},
+		{"zero idle timeout", []string{"--turn-tcp-idle-timeout", "0s"}, nil, "--turn-tcp-idle-timeout"},
+		{"negative ice rate", []string{"--ice-rate", "-1"}, nil, "--ice-rate"},
 		{"negative shutdown timeout", []string{"--shutdown-timeout", "-1s"}, nil, "--shutdown-timeout"},
 		{"missing file", []string{"--config", filepath.Join(dir, "absent.yaml")}, nil, "absent.yaml"},
 		{"unknown key in file", []string{"--config", write("unknown.yaml", "lissen: ':1'\n")}, nil, `unknown setting "lissen"`},

@@ -46,9 +46,13 @@ var (
 	turnRefused  = desc("turn_refused_total", "TURN requests refused.", "reason")
 	turnBytes    = desc("turn_relayed_bytes_total", "Payload bytes relayed.", "direction")
 	turnPackets  = desc("turn_relayed_packets_total", "Packets relayed.", "direction")
+	turnTCPDesc  = desc("turn_tcp_connections", "TURN TCP/TLS connections open now.")
+	turnTCPRef   = desc("turn_tcp_refused_total", "TURN TCP/TLS connections closed on accept, over a cap.", "reason")
+	turnAcceptEr = desc("turn_accept_errors_total", "Failed accepts on the TURN TCP/TLS listeners (e.g. out of file descriptors).")
 	redisUpDesc  = desc("redis_up", "1 when the shared room store (Redis) is reachable and this node registered in it.")
 	descriptions = []*prometheus.Desc{socketsDesc, roomsDesc, joinsDesc, fullsDesc, byesDesc, relayedDesc,
-		refusedDesc, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets, redisUpDesc}
+		refusedDesc, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets,
+		turnTCPDesc, turnTCPRef, turnAcceptEr, redisUpDesc}
 )
 
 // collector reads one snapshot of each source per scrape, so the values of a scrape agree.
@@ -93,9 +97,15 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(allocsTotal, t.AllocationsTotal)
 	counter(turnRefused, t.RefusedAuth, "auth")
 	counter(turnRefused, t.RefusedQuota, "quota")
+	counter(turnRefused, t.RefusedQuotaIP, "quota_ip")
+	counter(turnRefused, t.RefusedQuotaTotal, "quota_total")
 	counter(turnRefused, t.RefusedPeer, "peer")
 	counter(turnBytes, t.BytesToPeers, "to_peer")
 	counter(turnBytes, t.BytesFromPeers, "from_peer")
 	counter(turnPackets, t.PacketsToPeers, "to_peer")
 	counter(turnPackets, t.PacketsFromPeers, "from_peer")
+	gauge(turnTCPDesc, float64(t.TCPOpen))
+	counter(turnTCPRef, t.RefusedTCPPerIP, "per_ip")
+	counter(turnTCPRef, t.RefusedTCPTotal, "total")
+	counter(turnAcceptEr, t.AcceptErrors)
 }

@@ -16,7 +16,8 @@ func TestHandler(t *testing.T) {
 		return signal.Stats{Connected: 3, Rooms: [3]int{0, 1, 2}, Joins: 5, Fulls: 1, Byes: 2, Relayed: 40, Refused: 4, Limited: 6}
 	}
 	relay := func() turn.Stats {
-		return turn.Stats{AllocationsActive: 2, AllocationsTotal: 9, RefusedAuth: 1, RefusedQuota: 2, RefusedPeer: 3, BytesToPeers: 1000, PacketsToPeers: 10, BytesFromPeers: 2000, PacketsFromPeers: 20}
+		return turn.Stats{AllocationsActive: 2, AllocationsTotal: 9, RefusedAuth: 1, RefusedQuota: 2, RefusedQuotaIP: 7, RefusedQuotaTotal: 8, RefusedPeer: 3,
+			TCPOpen: 11, RefusedTCPPerIP: 12, RefusedTCPTotal: 13, AcceptErrors: 14, BytesToPeers: 1000, PacketsToPeers: 10, BytesFromPeers: 2000, PacketsFromPeers: 20}
 	}
 	tests := []struct {
 		name  string
@@ -29,7 +30,10 @@ func TestHandler(t *testing.T) {
 			"duet_sockets_connected 3", `duet_rooms{occupancy="1"} 1`, `duet_rooms{occupancy="2"} 2`,
 			"duet_joins_total 5", "duet_fulls_total 1", "duet_byes_total 2", "duet_messages_relayed_total 40",
 			"duet_events_refused_total 4", "duet_limited_total 6", "duet_turn_allocations 2", "duet_turn_allocations_total 9",
-			`duet_turn_refused_total{reason="quota"} 2`, `duet_turn_relayed_bytes_total{direction="from_peer"} 2000`,
+			`duet_turn_refused_total{reason="quota"} 2`, `duet_turn_refused_total{reason="quota_ip"} 7`,
+			`duet_turn_refused_total{reason="quota_total"} 8`, "duet_turn_tcp_connections 11",
+			`duet_turn_tcp_refused_total{reason="per_ip"} 12`, `duet_turn_tcp_refused_total{reason="total"} 13`,
+			"duet_turn_accept_errors_total 14", `duet_turn_relayed_bytes_total{direction="from_peer"} 2000`,
 			`duet_turn_relayed_packets_total{direction="to_peer"} 10`, "go_goroutines ", "process_resident_memory_bytes ",
 		}, nil},
 		{"without the relay, Redis down", Sources{Signal: sig, Redis: func() error { return errors.New("down") }}, []string{"duet_joins_total 5", "duet_redis_up 0"}, []string{"duet_turn_"}},

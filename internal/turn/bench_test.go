@@ -13,7 +13,7 @@ func BenchmarkCheckCredentials(b *testing.B) {
 	username, _ := Credentials(secret, "bench-user", now.Add(time.Hour))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := checkCredentials(secret, "duet", username, "duet", now); err != nil {
+		if _, _, err := checkCredentials(secret, "duet", username, "duet", DefaultTTL, now); err != nil {
 			b.Fatal(err)
 		}
 	}

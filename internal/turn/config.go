@@ -3,6 +3,7 @@
 package turn
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -22,6 +23,17 @@ const (
 	DefaultTTL            = 24 * time.Hour
 	DefaultMaxAllocations = 10
 	DefaultSocketBuffer   = 4 << 20
+
+	// Per client address (an IPv4 address, an IPv6 /64): room for a NAT full of browsers, each
+	// gathering relay candidates over UDP, TCP and TLS on every interface.
+	DefaultMaxAllocationsPerIP = 64
+	DefaultMaxAllocationsTotal = 8192
+	DefaultMaxTCPPerIP         = 64
+	DefaultMaxTCPTotal         = 1024
+	// A TURN client speaks first: its TLS handshake and first STUN request take a few round trips.
+	DefaultTCPHandshakeTimeout = 5 * time.Second
+	// A client with an allocation sends a Refresh before its 10-minute lifetime runs out.
+	DefaultTCPIdleTimeout = 10 * time.Minute
 )
 
 // Config configures the embedded TURN server and what ICEServers advertises.
@@ -37,6 +49,12 @@ type Config struct {
 	URLs                       []string       // external TURN/STUN URLs to advertise instead of the embedded one
 	AllowPeers                 []netip.Prefix // ranges opened on purpose despite the deny-list
 	MaxAllocations             int            // per-user simultaneous allocation quota, default 10
+	MaxAllocationsPerIP        int            // per client address (IPv6: per /64), default 64
+	MaxAllocationsTotal        int            // all clients together, default 8192
+	MaxTCPPerIP                int            // TURN TCP/TLS connections open at once per client address, default 64
+	MaxTCPTotal                int            // TURN TCP/TLS connections open at once, all clients, default 1024
+	TCPHandshakeTimeout        time.Duration  // TLS handshake and first STUN message of a TCP/TLS connection, default 5 s
+	TCPIdleTimeout             time.Duration  // a TCP/TLS connection silent this long is closed, default 10 min
 	SocketBuffer               int            // SO_RCVBUF/SO_SNDBUF bytes on the listener and every relay socket, default 4 MiB
 	Logger                     *slog.Logger
 }
@@ -61,6 +79,12 @@ func (c Config) withDefaults() Config {
 	if c.SocketBuffer == 0 {
 		c.SocketBuffer = DefaultSocketBuffer
 	}
+	c.MaxAllocationsPerIP = cmp.Or(c.MaxAllocationsPerIP, DefaultMaxAllocationsPerIP)
+	c.MaxAllocationsTotal = cmp.Or(c.MaxAllocationsTotal, DefaultMaxAllocationsTotal)
+	c.MaxTCPPerIP = cmp.Or(c.MaxTCPPerIP, DefaultMaxTCPPerIP)
+	c.MaxTCPTotal = cmp.Or(c.MaxTCPTotal, DefaultMaxTCPTotal)
+	c.TCPHandshakeTimeout = cmp.Or(c.TCPHandshakeTimeout, DefaultTCPHandshakeTimeout)
+	c.TCPIdleTimeout = cmp.Or(c.TCPIdleTimeout, DefaultTCPIdleTimeout)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -122,8 +146,17 @@ func (c Config) Validate() error {
 			bad("AllowPeers contains an invalid prefix")
 		}
 	}
-	if c.MaxAllocations < 0 {
-		bad("MaxAllocations %d is negative", c.MaxAllocations)
+	for _, cap := range []struct {
+		name string
+		n    int
+	}{{"MaxAllocations", c.MaxAllocations}, {"MaxAllocationsPerIP", c.MaxAllocationsPerIP},
+		{"MaxAllocationsTotal", c.MaxAllocationsTotal}, {"MaxTCPPerIP", c.MaxTCPPerIP}, {"MaxTCPTotal", c.MaxTCPTotal}} {
+		if cap.n < 0 {
+			bad("%s %d is negative", cap.name, cap.n)
+		}
+	}
+	if c.TCPHandshakeTimeout < 0 || c.TCPIdleTimeout < 0 {
+		bad("TCP timeouts %v, %v must not be negative", c.TCPHandshakeTimeout, c.TCPIdleTimeout)
 	}
 	if c.SocketBuffer < 0 {
 		bad("SocketBuffer %d is negative", c.SocketBuffer)

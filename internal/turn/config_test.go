@@ -37,6 +37,11 @@ func TestValidate(t *testing.T) {
 		{"bad url scheme", func(c *Config) { c.URLs = []string{"http://x"} }, "URL"},
 		{"negative quota", func(c *Config) { c.MaxAllocations = -1 }, "MaxAllocations"},
 		{"negative buffer", func(c *Config) { c.SocketBuffer = -1 }, "SocketBuffer"},
+		{"negative per-IP quota", func(c *Config) { c.MaxAllocationsPerIP = -1 }, "MaxAllocationsPerIP"},
+		{"negative total quota", func(c *Config) { c.MaxAllocationsTotal = -1 }, "MaxAllocationsTotal"},
+		{"negative TCP per IP", func(c *Config) { c.MaxTCPPerIP = -1 }, "MaxTCPPerIP"},
+		{"negative TCP total", func(c *Config) { c.MaxTCPTotal = -1 }, "MaxTCPTotal"},
+		{"negative idle", func(c *Config) { c.TCPIdleTimeout = -time.Second }, "TCP timeouts"},
 		{"invalid allow prefix", func(c *Config) { c.AllowPeers = []netip.Prefix{{}} }, "AllowPeers"},
 		{"quote in realm", func(c *Config) { c.Realm = `a"b` }, "Realm"},
 	}

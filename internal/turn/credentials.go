@@ -55,13 +55,19 @@ func parseRESTUsername(username string) (expiry time.Time, user string, err erro
 }
 
 var (
-	errRealm   = errors.New("realm mismatch")
-	errExpired = errors.New("credentials expired")
+	errRealm     = errors.New("realm mismatch")
+	errExpired   = errors.New("credentials expired")
+	errFarExpiry = errors.New("credentials expire further ahead than the TTL allows")
 )
 
+// expirySlack is how far past now+TTL an expiry may lie: clocks of other issuers sharing the
+// secret drift, and a TTL lowered at a restart must not void the credentials already handed out.
+const expirySlack = time.Hour
+
 // checkCredentials validates a REST username and returns the quota key and the
-// long-term key pion checks MESSAGE-INTEGRITY with. Input is untrusted.
-func checkCredentials(secret []byte, realm, username, reqRealm string, now time.Time) (userID string, key []byte, err error) {
+// long-term key pion checks MESSAGE-INTEGRITY with. Input is untrusted. An expiry more than
+// ttl+expirySlack ahead is refused: such a credential, once leaked, would work for years.
+func checkCredentials(secret []byte, realm, username, reqRealm string, ttl time.Duration, now time.Time) (userID string, key []byte, err error) {
 	expiry, user, err := parseRESTUsername(username)
 	if err != nil {
 		return "", nil, err
@@ -71,6 +77,9 @@ func checkCredentials(secret []byte, realm, username, reqRealm string, now time.
 	}
 	if !now.Before(expiry) {
 		return "", nil, errExpired
+	}
+	if expiry.After(now.Add(ttl + expirySlack)) {
+		return "", nil, errFarExpiry
 	}
 	if user == "" {
 		user = username // keep the quota key non-empty; pion's even-port probe uses ""

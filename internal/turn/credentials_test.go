@@ -85,10 +85,14 @@ func TestCheckCredentials(t *testing.T) {
 		{"expired", "1699999999:alice", "duet", false, ""},
 		{"other realm", valid, "evil", false, ""},
 		{"no expiry", "alice", "duet", false, ""},
+		{"at ttl", "1700086400:alice", "duet", true, "alice"},
+		{"at ttl plus slack", "1700090000:alice", "duet", true, "alice"},
+		{"past ttl plus slack", "1700090001:alice", "duet", false, ""},
+		{"years ahead", "2000000000:alice", "duet", false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			userID, key, err := checkCredentials(secret, "duet", tt.username, tt.realm, now)
+			userID, key, err := checkCredentials(secret, "duet", tt.username, tt.realm, 24*time.Hour, now)
 			if (err == nil) != tt.ok {
 				t.Fatalf("err = %v, want ok=%v", err, tt.ok)
 			}
@@ -116,7 +120,7 @@ func FuzzCheckCredentials(f *testing.F) {
 	}
 	now := time.Unix(1700000000, 0)
 	f.Fuzz(func(t *testing.T, username, realm string) {
-		userID, key, err := checkCredentials([]byte("k"), "duet", username, realm, now)
+		userID, key, err := checkCredentials([]byte("k"), "duet", username, realm, time.Hour, now)
 		if err != nil {
 			if userID != "" || key != nil {
 				t.Fatalf("error %v but userID=%q key=%x", err, userID, key)
@@ -129,6 +133,8 @@ func FuzzCheckCredentials(f *testing.F) {
 			t.Fatalf("accepted %q that does not parse: %v", username, perr)
 		case !exp.After(now):
 			t.Fatalf("accepted expired %q", username)
+		case exp.After(now.Add(time.Hour + expirySlack)):
+			t.Fatalf("accepted %q expiring beyond the TTL", username)
 		case realm != "duet":
 			t.Fatalf("accepted realm %q", realm)
 		case userID == "" || len(key) != md5.Size:

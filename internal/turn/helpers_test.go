@@ -47,8 +47,14 @@ func creds(user string) (string, string) {
 	return Credentials(testSecret, user, time.Now().Add(time.Hour))
 }
 
-// newClient connects a pion TURN client to s over "udp" or "tcp".
+// newClient connects a pion TURN client to s over "udp" or "tcp", from 127.0.0.1.
 func newClient(t *testing.T, s *Server, network, username, password string) *turn.Client {
+	t.Helper()
+	return newClientFrom(t, s, "127.0.0.1", network, username, password)
+}
+
+// newClientFrom is newClient from the loopback address ip.
+func newClientFrom(t *testing.T, s *Server, ip, network, username, password string) *turn.Client {
 	t.Helper()
 	udpAddr, tcpAddr := s.Addr()
 	var (
@@ -57,13 +63,14 @@ func newClient(t *testing.T, s *Server, network, username, password string) *tur
 	)
 	switch network {
 	case "udp":
-		pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+		pc, err := net.ListenPacket("udp4", ip+":0")
 		if err != nil {
 			t.Fatal(err)
 		}
 		conn, server = pc, udpAddr.String()
 	case "tcp":
-		c, err := net.Dial("tcp", tcpAddr.String())
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+		c, err := d.Dial("tcp", tcpAddr.String())
 		if err != nil {
 			t.Fatal(err)
 		}

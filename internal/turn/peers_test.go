@@ -47,6 +47,11 @@ func TestPeerAllowed(t *testing.T) {
 		{"fe80::1%eth0", nil, false},
 		{"ff02::1", nil, false},
 		{"2001:db8::1", nil, false},
+		{"::ffff:0:a00:1", nil, false},      // SIIT IPv4-translated 10.0.0.1
+		{"::ffff:0:808:808", nil, false},    // SIIT, even for a public IPv4: never a browser's address
+		{"2001:0:4136:e378::1", nil, false}, // Teredo
+		{"2001:0:ffff::1", nil, false},
+		{"2001:1::1", nil, true}, // just past Teredo's /32
 		// AllowPeers opens a range on purpose, mapped forms included.
 		{"127.0.0.1", loop, true},
 		{"::ffff:127.0.0.1", loop, true},

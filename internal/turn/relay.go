@@ -16,7 +16,9 @@ import (
 )
 
 var (
-	errQuota          = errors.New("turn: allocation quota reached")
+	errQuota          = errors.New("turn: allocation quota of the credential reached")
+	errQuotaIP        = errors.New("turn: allocation quota of the client address reached")
+	errQuotaTotal     = errors.New("turn: allocation quota of the server reached")
 	errFamily         = errors.New("turn: no relay address of the requested family")
 	errNoTCPRelay     = errors.New("turn: TCP relay allocations (RFC 6062) are not offered")
 	errPortOutOfRange = errors.New("turn: requested relay port outside the relay range")
@@ -55,8 +57,8 @@ type relayGen struct {
 	probeHold, reservationHold time.Duration // 0 = the defaults above (tests shorten them)
 
 	mu       sync.Mutex
-	held     map[int]*heldPort // by port
-	reserved map[string]int    // held P+1 ports per user, capped like allocations
+	held     map[int]*heldPort    // by port
+	reserved map[netip.Prefix]int // held P+1 ports per client address, capped like its allocations
 	closed   bool
 }
 
@@ -65,9 +67,9 @@ type heldPort struct {
 	port    int
 	network string
 	pc      net.PacketConn
-	reserve *heldPort   // on P: the P+1 reserved with it, until P is claimed
-	timer   *time.Timer // nil on P+1 until P is claimed (P's expiry frees both)
-	user    string      // on a kept P+1: whose allocation reserved it
+	reserve *heldPort    // on P: the P+1 reserved with it, until P is claimed
+	timer   *time.Timer  // nil on P+1 until P is claimed (P's expiry frees both)
+	ip      netip.Prefix // on a kept P+1: the address whose allocation reserved it
 }
 
 var _ turn.RelayAddressGenerator = (*relayGen)(nil)
@@ -85,11 +87,12 @@ func (g *relayGen) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.Pac
 		return g.probe()
 	}
 	// RequestedPort is only ever set by pion: P right after a probe, or P+1 for a token.
+	o := parseOwner(conf.UserID)
 	held := g.claim(conf.RequestedPort)
-	pc, err := g.open(conf, held)
+	pc, err := g.open(conf, o, held)
 	if held != nil && held.reserve != nil {
 		if err == nil {
-			g.keepReserved(held.reserve, conf.UserID)
+			g.keepReserved(held.reserve, o.ip)
 		} else {
 			g.drop(held.reserve) // no allocation, so pion makes no reservation
 		}
@@ -99,17 +102,17 @@ func (g *relayGen) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.Pac
 	}
 	g.s.tune(pc, "relay")
 	addr := &net.UDPAddr{IP: g.advertise.AsSlice(), Port: pc.LocalAddr().(*net.UDPAddr).Port}
-	rc := &relayConn{PacketConn: pc, s: g.s, user: conf.UserID}
+	rc := &relayConn{PacketConn: pc, s: g.s, owner: o}
 	if !g.s.track(rc) {
 		_ = pc.Close()
-		g.s.release(conf.UserID)
+		g.s.release(o)
 		return nil, nil, errClosed
 	}
 	return rc, addr, nil
 }
 
 // open reserves the quota slot and returns the relay socket: the held one if any, else a new one.
-func (g *relayGen) open(conf turn.AllocateListenerConfig, held *heldPort) (net.PacketConn, error) {
+func (g *relayGen) open(conf turn.AllocateListenerConfig, o owner, held *heldPort) (net.PacketConn, error) {
 	if held != nil && held.network != conf.Network {
 		_ = held.pc.Close() // e.g. a udp6 request on a udp4 probe: bind afresh below
 		held = nil
@@ -120,19 +123,19 @@ func (g *relayGen) open(conf turn.AllocateListenerConfig, held *heldPort) (net.P
 		}
 		return nil, errFamily
 	}
-	if !g.s.reserve(conf.UserID) {
+	if err := g.s.reserve(o); err != nil {
 		if held != nil {
 			_ = held.pc.Close()
 		}
-		g.s.stats.refusedQuota.Add(1)
-		return nil, errQuota
+		g.s.countRefusal(err)
+		return nil, err
 	}
 	if held != nil {
 		return held.pc, nil
 	}
 	pc, err := g.listen(conf.Network, conf.RequestedPort)
 	if err != nil {
-		g.s.release(conf.UserID)
+		g.s.release(o)
 		return nil, err
 	}
 	return pc, nil
@@ -214,23 +217,23 @@ func (g *relayGen) claim(port int) *heldPort {
 }
 
 // keepReserved starts the reservation clock of P+1 once P's allocation exists. A held P+1
-// outlives its allocation, so each user may hold only MaxAllocations of them; past that the
-// port is let go and the token merely names it, as in plain pion.
-func (g *relayGen) keepReserved(r *heldPort, user string) {
+// outlives its allocation, so each client address may hold only MaxAllocationsPerIP of them;
+// past that the port is let go and the token merely names it, as in plain pion.
+func (g *relayGen) keepReserved(r *heldPort, ip netip.Prefix) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.held[r.port] != r || r.timer != nil {
 		return
 	}
-	if g.reserved[user] >= g.s.cfg.MaxAllocations {
+	if g.reserved[ip] >= g.s.cfg.MaxAllocationsPerIP {
 		_ = g.release(r)
 		return
 	}
 	if g.reserved == nil {
-		g.reserved = map[string]int{}
+		g.reserved = map[netip.Prefix]int{}
 	}
-	g.reserved[user]++
-	r.user = user
+	g.reserved[ip]++
+	r.ip = ip
 	r.timer = time.AfterFunc(cmp.Or(g.reservationHold, reservationHold), func() { g.expire(r) })
 }
 
@@ -266,13 +269,13 @@ func (g *relayGen) release(h *heldPort) bool {
 
 // unreserve uncounts a kept P+1 leaving the generator; g.mu must be held.
 func (g *relayGen) unreserve(h *heldPort) {
-	if h.user == "" {
+	if !h.ip.IsValid() {
 		return
 	}
-	if g.reserved[h.user]--; g.reserved[h.user] <= 0 {
-		delete(g.reserved, h.user)
+	if g.reserved[h.ip]--; g.reserved[h.ip] <= 0 {
+		delete(g.reserved, h.ip)
 	}
-	h.user = ""
+	h.ip = netip.Prefix{}
 }
 
 // close frees every held port; later probes fail. Called by Server.Close.
@@ -329,9 +332,9 @@ func (g *relayGen) AllocateConn(turn.AllocateConnConfig) (net.Conn, error) {
 // relayConn counts relayed traffic, keeps clients off the server's own ports and frees the quota slot.
 type relayConn struct {
 	net.PacketConn
-	s    *Server
-	user string
-	once sync.Once
+	s     *Server
+	owner owner
+	once  sync.Once
 }
 
 func (r *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {

@@ -1,17 +1,20 @@
 package turn
 
 import (
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/pion/turn/v5"
+
+	"duet/internal/acceptlog"
+	"duet/internal/ipkey"
 )
 
 // ErrDisabled is returned by New when Config.Listen is empty.
@@ -29,13 +32,20 @@ type Server struct {
 	ownIPs map[netip.Addr]struct{}
 	stats  counters
 
-	bufferWarn sync.Once // the capped-buffer message is logged once, not per allocation
+	bufferWarn sync.Once           // the capped-buffer message is logged once, not per allocation
+	acceptLog  *acceptlog.Reporter // failed accepts on the TCP/TLS listeners, warned about once a second
 
-	mu      sync.Mutex
-	closed  bool
-	perUser map[string]int
-	relays  map[*relayConn]struct{}
-	conns   map[net.Conn]struct{}
+	// The total caps, lowered to fit the open-file limit (see fitFileLimit).
+	maxAllocTotal, maxTCPTotal int
+
+	mu       sync.Mutex
+	closed   bool
+	allocs   int                  // quota slots taken, all owners
+	perUser  map[string]int       // quota slots by credential
+	perIP    map[netip.Prefix]int // quota slots by client address
+	relays   map[*relayConn]struct{}
+	conns    map[*turnConn]struct{}
+	tcpPerIP map[netip.Prefix]int
 }
 
 // New validates c, opens the UDP, TCP and optional TLS listeners and starts serving.
@@ -48,13 +58,17 @@ func New(c Config) (*Server, error) {
 		return nil, ErrDisabled
 	}
 	s := &Server{
-		cfg:     c,
-		log:     c.Logger,
-		ownIPs:  map[netip.Addr]struct{}{},
-		perUser: map[string]int{},
-		relays:  map[*relayConn]struct{}{},
-		conns:   map[net.Conn]struct{}{},
+		cfg:       c,
+		log:       c.Logger,
+		acceptLog: acceptlog.New(c.Logger, "turn"),
+		ownIPs:    map[netip.Addr]struct{}{},
+		perUser:   map[string]int{},
+		perIP:     map[netip.Prefix]int{},
+		relays:    map[*relayConn]struct{}{},
+		conns:     map[*turnConn]struct{}{},
+		tcpPerIP:  map[netip.Prefix]int{},
 	}
+	s.fitFileLimit()
 	if err := s.listen(); err != nil {
 		s.closeListeners()
 		return nil, err
@@ -118,14 +132,14 @@ func (s *Server) listen() error {
 	}
 	s.udp = udp
 	s.tune(udp, "listener")
-	s.tcp = &trackingListener{Listener: tcp, s: s}
+	s.tcp = &guardedListener{Listener: tcp, s: s}
 
 	if c.TLSListen != "" {
 		ln, err := net.Listen("tcp", c.TLSListen)
 		if err != nil {
 			return fmt.Errorf("turn: listen tls %s: %w", c.TLSListen, err)
 		}
-		s.tls = tls.NewListener(&trackingListener{Listener: ln, s: s}, c.TLSConfig.Clone())
+		s.tls = &guardedListener{Listener: ln, s: s, tls: c.TLSConfig.Clone()}
 	}
 	return nil
 }
@@ -178,7 +192,7 @@ func (s *Server) Close() error {
 	for r := range s.relays {
 		relays = append(relays, r)
 	}
-	conns := make([]net.Conn, 0, len(s.conns))
+	conns := make([]*turnConn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
@@ -212,15 +226,16 @@ func (s *Server) TLSAddr() net.Addr {
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats { return s.stats.snapshot() }
 
-// authenticate is pion's AuthHandler: REST credentials with expiry, keyed per user for the quota.
+// authenticate is pion's AuthHandler: REST credentials with expiry. The userID it returns names
+// the allocation's owner for the quotas (see owner).
 func (s *Server) authenticate(ra *turn.RequestAttributes) (string, []byte, bool) {
-	userID, key, err := checkCredentials(s.cfg.Secret, s.cfg.Realm, ra.Username, ra.Realm, time.Now())
+	user, key, err := checkCredentials(s.cfg.Secret, s.cfg.Realm, ra.Username, ra.Realm, s.cfg.TTL, time.Now())
 	if err != nil {
 		s.stats.refusedAuth.Add(1)
 		s.log.Debug("turn: credentials refused", "src", ra.SrcAddr, "reason", err)
 		return "", nil, false
 	}
-	return userID, key, true
+	return owner{ip: ipkey.OfAddr(ra.SrcAddr), user: user}.String(), key, true
 }
 
 // permit is pion's PermissionHandler, consulted for CreatePermission, ChannelBind and Connect.
@@ -236,30 +251,78 @@ func (s *Server) permit(client net.Addr, peer net.IP) bool {
 // quotaOK answers pion's QuotaHandler (486 to the client); reserve enforces it race-free.
 func (s *Server) quotaOK(userID, _ string, _ net.Addr) bool {
 	s.mu.Lock()
-	ok := s.perUser[userID] < s.cfg.MaxAllocations
+	err := s.overQuota(parseOwner(userID))
 	s.mu.Unlock()
-	if !ok {
+	s.countRefusal(err)
+	return err == nil
+}
+
+// reserve takes a quota slot for an allocation of o.
+func (s *Server) reserve(o owner) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errClosed
+	}
+	if err := s.overQuota(o); err != nil {
+		return err
+	}
+	s.allocs++
+	s.perUser[o.user]++
+	s.perIP[o.ip]++
+	return nil
+}
+
+// overQuota says which cap one more allocation of o would break; s.mu must be held.
+func (s *Server) overQuota(o owner) error {
+	switch {
+	case s.perUser[o.user] >= s.cfg.MaxAllocations:
+		return errQuota
+	case s.perIP[o.ip] >= s.cfg.MaxAllocationsPerIP:
+		return errQuotaIP
+	case s.allocs >= s.maxAllocTotal:
+		return errQuotaTotal
+	}
+	return nil
+}
+
+func (s *Server) countRefusal(err error) {
+	switch err {
+	case errQuota:
 		s.stats.refusedQuota.Add(1)
+	case errQuotaIP:
+		s.stats.refusedQuotaIP.Add(1)
+	case errQuotaTotal:
+		s.stats.refusedQuotaTotal.Add(1)
 	}
-	return ok
 }
 
-func (s *Server) reserve(userID string) bool {
+func (s *Server) release(o owner) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed || s.perUser[userID] >= s.cfg.MaxAllocations {
-		return false
+	s.allocs--
+	if s.perUser[o.user]--; s.perUser[o.user] <= 0 {
+		delete(s.perUser, o.user)
 	}
-	s.perUser[userID]++
-	return true
+	if s.perIP[o.ip]--; s.perIP[o.ip] <= 0 {
+		delete(s.perIP, o.ip)
+	}
 }
 
-func (s *Server) release(userID string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.perUser[userID]--; s.perUser[userID] <= 0 {
-		delete(s.perUser, userID)
-	}
+// owner is whom an allocation counts against: its credential and its client's address. pion
+// hands the relay generator only the AuthHandler's userID, so both travel in it as "<ip> <user>".
+type owner struct {
+	ip   netip.Prefix
+	user string
+}
+
+func (o owner) String() string { return o.ip.String() + " " + o.user }
+
+// parseOwner reads a userID written by authenticate; the address part never holds a space.
+func parseOwner(userID string) owner {
+	ip, user, _ := strings.Cut(userID, " ")
+	p, _ := netip.ParsePrefix(ip)
+	return owner{ip: p, user: user}
 }
 
 // track registers a relay socket whose quota slot is already reserved.
@@ -282,7 +345,7 @@ func (s *Server) untrack(r *relayConn) {
 	s.mu.Unlock()
 	if ok {
 		s.stats.allocActive.Add(-1)
-		s.release(r.user)
+		s.release(r.owner)
 	}
 }
 
@@ -308,15 +371,8 @@ func (s *Server) toServerItself(addr net.Addr) bool {
 	if _, own := s.ownIPs[ip]; !own {
 		return false
 	}
-	if ap.Port() >= s.cfg.RelayMinPort && ap.Port() <= s.cfg.RelayMaxPort {
-		return false // another allocation on this server: the usual case when both callers relay
-	}
-	for _, p := range s.cfg.AllowPeers {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
+	// AllowPeers does not open this: a LAN range opened on purpose holds the server's own address.
+	return ap.Port() < s.cfg.RelayMinPort || ap.Port() > s.cfg.RelayMaxPort // else another allocation on this server
 }
 
 // collectOwnIPs records this host's addresses so relays cannot reach its non-relay ports.
@@ -358,44 +414,4 @@ func outboundIP() netip.Addr {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
-}
-
-// trackingListener remembers accepted connections so Close can end them; pion leaves them open.
-type trackingListener struct {
-	net.Listener
-	s *Server
-}
-
-func (l *trackingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	tc := &trackedConn{Conn: c, s: l.s}
-	l.s.mu.Lock()
-	closed := l.s.closed
-	if !closed {
-		l.s.conns[tc] = struct{}{}
-	}
-	l.s.mu.Unlock()
-	if closed {
-		_ = c.Close()
-		return nil, net.ErrClosed
-	}
-	return tc, nil
-}
-
-type trackedConn struct {
-	net.Conn
-	s    *Server
-	once sync.Once
-}
-
-func (c *trackedConn) Close() error {
-	c.once.Do(func() {
-		c.s.mu.Lock()
-		delete(c.s.conns, c)
-		c.s.mu.Unlock()
-	})
-	return c.Conn.Close()
 }

@@ -129,7 +129,8 @@ func relayToPeer(t *testing.T, c *turn.Client, clientTag, peerTag byte) {
 		t.Fatalf("allocate: %v", err)
 	}
 	defer relay.Close()
-	peer, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	// Not 127.0.0.1: that is the server's own address, which no relay reaches outside its port range.
+	peer, err := net.ListenPacket("udp4", "127.0.0.2:0")
 	if err != nil {
 		t.Fatal(err)
 	}

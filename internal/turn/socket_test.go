@@ -51,12 +51,13 @@ func TestToServerItself(t *testing.T) {
 		allow string
 		want  bool
 	}{
-		{"203.0.113.7:3478", "", true},               // the TURN listener itself
-		{"203.0.113.7:443", "", true},                // the web server
-		{"[::ffff:203.0.113.7]:22", "", true},        // mapped form
-		{"203.0.113.7:50000", "", false},             // another allocation: both callers on one server
-		{"198.51.100.1:3478", "", false},             // somebody else
-		{"203.0.113.7:443", "203.0.113.0/24", false}, // opened on purpose
+		{"203.0.113.7:3478", "", true},              // the TURN listener itself
+		{"203.0.113.7:443", "", true},               // the web server
+		{"[::ffff:203.0.113.7]:22", "", true},       // mapped form
+		{"203.0.113.7:50000", "", false},            // another allocation: both callers on one server
+		{"198.51.100.1:3478", "", false},            // somebody else
+		{"203.0.113.7:443", "203.0.113.0/24", true}, // a range opened on purpose holding the server
+		{"203.0.113.7:50000", "203.0.113.0/24", false},
 	}
 	for _, tt := range tests {
 		s.cfg.AllowPeers = nil

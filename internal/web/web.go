@@ -3,15 +3,19 @@
 package web
 
 import (
+	"cmp"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"path"
-	"strings"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"duet/internal/ipkey"
 )
 
 // Config is what the web front serves; every part is provided by its own package.
@@ -21,12 +25,23 @@ type Config struct {
 	ICEServers func(host string) any // the body of /api/ice-servers for a page requested on host
 	Health     func() map[string]any // per-component health for /healthz
 	Metrics    http.Handler          // Prometheus metrics at /metrics
-	HSTS       bool                  // the certificate is a real one: browsers may pin HTTPS
-	Logger     *slog.Logger
+	// MetricsToken, when set, is the bearer token /metrics asks of every scrape; without it
+	// /metrics answers loopback clients only.
+	MetricsToken string
+	ICERate      float64 // /api/ice-servers requests per second per client address; 0 = DefaultICERate
+	HSTS         bool    // the certificate is a real one: browsers may pin HTTPS
+	Logger       *slog.Logger
 }
+
+// DefaultICERate lets a client address fetch credentials once a second, in bursts of ten: a page
+// fetches them once per call and again before they expire.
+const DefaultICERate = 1.0
 
 // maxBody bounds every request body; the largest legitimate one is a Socket.IO polling POST.
 const maxBody = 256 << 10
+
+// burst is ten seconds' worth of rate, as for the Socket.IO limits.
+func burst(perSecond float64) int { return max(1, int(10*perSecond)) }
 
 // New returns the HTTP handler.
 func New(cfg Config) http.Handler {
@@ -34,6 +49,7 @@ func New(cfg Config) http.Handler {
 	r := gin.New()
 	_ = r.SetTrustedProxies(nil) // the client address is the peer's own, never a header's claim
 	r.Use(gin.Recovery(), accessLog(cfg.Logger), securityHeaders(cfg.HSTS), limitBody)
+	iceLimit := newPerIP(cmp.Or(cfg.ICERate, DefaultICERate), burst(cmp.Or(cfg.ICERate, DefaultICERate)))
 	r.GET("/healthz", func(c *gin.Context) {
 		body := gin.H{"status": "ok"}
 		for k, v := range cfg.Health() {
@@ -41,9 +57,16 @@ func New(cfg Config) http.Handler {
 		}
 		c.JSON(http.StatusOK, body)
 	})
-	r.GET("/metrics", gin.WrapH(cfg.Metrics))
+	r.GET("/metrics", metricsAccess(cfg.MetricsToken), gin.WrapH(cfg.Metrics))
 	r.GET("/api/ice-servers", func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store") // credentials are per request and expire
+		if ok, retry := iceLimit.allow(ipkey.OfHostPort(c.Request.RemoteAddr), time.Now()); !ok {
+			secs := int(math.Ceil(retry.Seconds()))
+			c.Header("Retry-After", strconv.Itoa(secs))
+			c.JSON(http.StatusTooManyRequests, gin.H{"error": "rate_limited",
+				"reason": "too many /api/ice-servers requests from this address; retry after " + strconv.Itoa(secs) + " s"})
+			return
+		}
 		c.JSON(http.StatusOK, cfg.ICEServers(requestHost(c.Request)))
 	})
 	sio := gin.WrapH(cfg.Signal)
@@ -79,20 +102,6 @@ func static(files fs.FS) gin.HandlerFunc {
 			}
 		}
 		server.ServeHTTP(c.Writer, c.Request)
-	}
-}
-
-// accessLog logs each request at info level; Socket.IO's polling requests, many per call, at debug.
-func accessLog(log *slog.Logger) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		start := time.Now()
-		c.Next()
-		level := slog.LevelInfo
-		if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") {
-			level = slog.LevelDebug
-		}
-		log.Log(c.Request.Context(), level, "http", "method", c.Request.Method, "path", c.Request.URL.Path, "status", c.Writer.Status(),
-			"bytes", c.Writer.Size(), "duration", time.Since(start), "remote", c.ClientIP())
 	}
 }
 
