@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sync"
 	"time"
@@ -24,11 +25,10 @@ func DefaultLimits() Limits {
 }
 
 var (
-	errOrigin       = errors.New("origin not allowed: this server only accepts pages it serves itself (see --allowed-origin)")
-	errConnRate     = errors.New("too many new connections from your address; wait a few seconds")
-	errConnMax      = errors.New("too many open connections from your address")
-	errRateLimited  = errors.New("rate limited")
-	errUnknownEvent = errors.New("unknown event")
+	errOrigin     = errors.New("origin not allowed: this server only accepts pages it serves itself (see --allowed-origin)")
+	errConnRate   = errors.New("too many new connections from your address; wait a few seconds")
+	errConnMax    = errors.New("too many open connections from your address")
+	errServerFull = errors.New("the server holds as many connections as it may (--max-conns); try again later")
 )
 
 // guard enforces the origin check and the per-IP limits.
@@ -129,11 +129,23 @@ func (g *guard) state(ip string) *ipState {
 
 func burst(perSecond float64) int { return max(1, int(10*perSecond)) }
 
-// clientIP is the address of the TCP peer; duet does not trust forwarding headers.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+// clientIP is the limits' key of the TCP peer; duet does not trust forwarding headers.
+func clientIP(r *http.Request) string { return ipKey(r.RemoteAddr) }
+
+// ipKey is the address of remote (host:port), or its /64 for IPv6: one subscriber usually holds a
+// whole /64, so counting single IPv6 addresses would let one machine take a limit 2^64 times.
+func ipKey(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
 	if err != nil {
-		return r.RemoteAddr
+		host = remote
 	}
-	return host
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	if a = a.Unmap(); a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
 }

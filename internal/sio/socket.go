@@ -20,6 +20,7 @@ var (
 	ErrClientLeft     = errors.New("client namespace disconnect")
 	ErrPingTimeout    = errors.New("ping timeout")
 	ErrQueueFull      = fmt.Errorf("more than %d bytes waiting to be sent: the client does not read", MaxQueuedBytes)
+	ErrWriteTimeout   = fmt.Errorf("a websocket write took over %v: the client does not read", WriteTimeout)
 	ErrTooLarge       = fmt.Errorf("packet over %d bytes", MaxPacketBytes)
 	ErrBinary         = errors.New("binary packets are not accepted")
 	ErrBadPacket      = errors.New("malformed or unknown packet")
@@ -335,7 +336,7 @@ func (c *Socket) end() {
 	c.release()
 	c.srv.remove(c)
 	level := slog.LevelDebug
-	for _, abuse := range []error{ErrBinary, ErrBadPacket, ErrTooLarge, ErrQueueFull, ErrOverlap} {
+	for _, abuse := range []error{ErrBinary, ErrBadPacket, ErrTooLarge, ErrQueueFull, ErrWriteTimeout, ErrOverlap} {
 		if errors.Is(c.reason, abuse) {
 			level = slog.LevelInfo
 		}

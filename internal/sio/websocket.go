@@ -2,9 +2,11 @@ package sio
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -190,7 +192,11 @@ func (c *Socket) write() {
 			c.mu.Lock()
 			c.writing = false
 			c.mu.Unlock()
-			c.close(ErrTransportClose)
+			reason := ErrTransportClose
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				reason = ErrWriteTimeout
+			}
+			c.close(reason)
 			return
 		}
 	}
