@@ -113,6 +113,9 @@ func Start(t testing.TB, bin string, args ...string) *Duet {
 	}
 }
 
+// PID is the process id, e.g. to read its memory from /proc.
+func (d *Duet) PID() int { return d.cmd.Process.Pid }
+
 // Kill ends the process at once, as a crash would, and waits for it.
 func (d *Duet) Kill() {
 	_ = d.cmd.Process.Signal(syscall.SIGKILL)
