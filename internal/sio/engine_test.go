@@ -343,7 +343,7 @@ func TestClassicHandshake(t *testing.T) {
 // TestHeartbeat: Engine.IO 4 closes a connection whose pings go unanswered, and pongs sent before
 // any ping do not postpone the pings.
 func TestHeartbeat(t *testing.T) {
-	_, h, url := serve(t, 50*time.Millisecond)
+	_, h, url := serve(t, 200*time.Millisecond)
 	t.Run("answered", func(t *testing.T) {
 		ws, _ := connectWS(t, url)
 		for range 5 {
@@ -390,6 +390,46 @@ func TestHeartbeat(t *testing.T) {
 			t.Fatalf("closed for %v", err)
 		}
 	})
+}
+
+// TestClassicHeartbeat: an Engine.IO 3 client pings; one that goes silent is closed.
+func TestClassicHeartbeat(t *testing.T) {
+	_, h, url := serve(t, 200*time.Millisecond)
+	ws, _, err := dial(t, url, 3, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read(t, ws) // open
+	read(t, ws) // 40
+	c := <-h.sockets
+	for range 5 { // pinging keeps it open past several silences' worth
+		send(t, ws, "2")
+		if got := read(t, ws); got != "3" {
+			t.Fatalf("ping answered %q", got)
+		}
+		time.Sleep(40 * time.Millisecond)
+	}
+	send(t, ws, `42["echo","alive"]`)
+	if got := read(t, ws); got != `42["echo","alive"]` {
+		t.Fatalf("got %q", got)
+	}
+	if err := h.ended(t, c.ID()); !errors.Is(err, ErrPingTimeout) {
+		t.Fatalf("closed for %v", err)
+	}
+}
+
+// TestPostTooLarge: a polling body over MaxPacketBytes is refused and closes the connection.
+func TestPostTooLarge(t *testing.T) {
+	_, h, url := serve(t, time.Minute)
+	sid := pollHandshake(t, url, 4)
+	post(t, url, 4, sid, "40")
+	c := <-h.sockets
+	if status := post(t, url, 4, sid, `42["m","`+strings.Repeat("a", MaxPacketBytes)+`"]`); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("status %d", status)
+	}
+	if err := h.ended(t, c.ID()); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("closed for %v", err)
+	}
 }
 
 // TestRefusedPackets: anything duet does not speak closes the connection, with the reason.
