@@ -128,8 +128,8 @@ func readMessage(br *bufio.Reader) ([]byte, error) {
 		if h.Rsv != 0 || !h.Masked { // no extension was negotiated; RFC 6455 has clients mask
 			return nil, ErrBadPacket
 		}
-		p := make([]byte, h.Length)
-		if _, err := io.ReadFull(br, p); err != nil {
+		p, err := readPayload(br, int(h.Length))
+		if err != nil {
 			return nil, ErrTransportClose
 		}
 		ws.Cipher(p, h.Mask, 0)
@@ -158,6 +158,24 @@ func readMessage(br *bufio.Reader) ([]byte, error) {
 		}
 	}
 }
+
+// readPayload reads n bytes; a large declared length is not trusted for allocation, so a client
+// that announces 128 KiB and sends nothing costs nothing.
+func readPayload(br *bufio.Reader, n int) ([]byte, error) {
+	if n <= smallFrame {
+		p := make([]byte, n)
+		_, err := io.ReadFull(br, p)
+		return p, err
+	}
+	p, err := io.ReadAll(io.LimitReader(br, int64(n)))
+	if err == nil && len(p) < n {
+		err = io.ErrUnexpectedEOF
+	}
+	return p, err
+}
+
+// smallFrame is the declared length allocated at once: what signaling messages usually are.
+const smallFrame = 4 << 10
 
 // write drains the queue onto the websocket, everything queued at once, and ends when it is empty.
 func (c *Socket) write() {
