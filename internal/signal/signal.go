@@ -30,7 +30,7 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultMaxConns fits a 1–2 GB VM: well under 20 KiB per idle connection, with room for calls.
+// DefaultMaxConns fits a 1–2 GB VM: at the ~50 KiB a connected client costs today, about 1 GB.
 const DefaultMaxConns = 20000
 
 // DefaultConfig detects a lost peer within 20 s, where Socket.IO's defaults take 45 s.

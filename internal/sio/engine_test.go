@@ -69,7 +69,7 @@ func (h *recorder) Disconnect(c *Socket, reason error) {
 // ended waits until socket id was disconnected and returns why.
 func (h *recorder) ended(t *testing.T, id string) error {
 	t.Helper()
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		h.mu.Lock()
 		err, ok := h.reasons[id]
 		h.mu.Unlock()
@@ -343,10 +343,10 @@ func TestClassicHandshake(t *testing.T) {
 // TestHeartbeat: Engine.IO 4 closes a connection whose pings go unanswered, and pongs sent before
 // any ping do not postpone the pings.
 func TestHeartbeat(t *testing.T) {
-	_, h, url := serve(t, 200*time.Millisecond)
+	_, h, url := serve(t, 500*time.Millisecond)
 	t.Run("answered", func(t *testing.T) {
 		ws, _ := connectWS(t, url)
-		for range 5 {
+		for range 3 {
 			if got := read(t, ws); got != "2" {
 				t.Fatalf("got %q, want a ping", got)
 			}
@@ -394,7 +394,7 @@ func TestHeartbeat(t *testing.T) {
 
 // TestClassicHeartbeat: an Engine.IO 3 client pings; one that goes silent is closed.
 func TestClassicHeartbeat(t *testing.T) {
-	_, h, url := serve(t, 200*time.Millisecond)
+	_, h, url := serve(t, time.Second)
 	ws, _, err := dial(t, url, 3, "")
 	if err != nil {
 		t.Fatal(err)
