@@ -30,7 +30,7 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultMaxConns fits a 1–2 GB VM: at the ~50 KiB a connected client costs today, about 1 GB.
+// DefaultMaxConns fits a 1–2 GB VM: at the ~30 KiB a connected client costs today, about 600 MB.
 const DefaultMaxConns = 20000
 
 // DefaultConfig detects a lost peer within 20 s, where Socket.IO's defaults take 45 s.

@@ -35,8 +35,8 @@ func (c *Socket) upgrade(w http.ResponseWriter, r *http.Request) {
 	c.serveWebsocket(w, r, true)
 }
 
-// serveWebsocket takes over the request's connection and reads it until it ends; probe is true for
-// an upgrade of a polling connection.
+// serveWebsocket takes over the request's connection and starts its reader; probe is true for an
+// upgrade of a polling connection.
 func (c *Socket) serveWebsocket(w http.ResponseWriter, r *http.Request, probe bool) {
 	conn, rw, _, err := ws.HTTPUpgrader{Timeout: WriteTimeout}.Upgrade(r, w)
 	if err != nil {
@@ -66,7 +66,8 @@ func (c *Socket) serveWebsocket(w http.ResponseWriter, r *http.Request, probe bo
 		_ = conn.Close()
 		return
 	}
-	c.read(rw.Reader)
+	// A goroutine of its own, so the request, its handler chain and their stack are let go of.
+	go c.read(rw.Reader)
 }
 
 // abortProbe keeps a connection on polling after a failed upgrade.
