@@ -67,7 +67,7 @@ func (c *Socket) serveWebsocket(w http.ResponseWriter, r *http.Request, probe bo
 		return
 	}
 	// A goroutine of its own, so the request, its handler chain and their stack are let go of.
-	go c.read(rw.Reader)
+	go c.read(smallReader(conn, rw.Reader))
 }
 
 // abortProbe keeps a connection on polling after a failed upgrade.
@@ -99,6 +99,18 @@ func (c *Socket) probe(conn net.Conn, br *bufio.Reader) bool {
 	p, err := readMessage(br)
 	return err == nil && len(p) == 1 && p[0] == pUpgrade
 }
+
+// smallReader trades the server's 4 KiB read buffer for a smaller one when it holds nothing yet:
+// what is read is mostly small frames, and an idle connection keeps its buffer.
+func smallReader(conn net.Conn, br *bufio.Reader) *bufio.Reader {
+	if br.Buffered() > 0 {
+		return br
+	}
+	return bufio.NewReaderSize(conn, readBuffer)
+}
+
+// readBuffer is a websocket's read buffer.
+const readBuffer = 1 << 10
 
 // read handles the websocket's messages until it ends.
 func (c *Socket) read(br *bufio.Reader) {
