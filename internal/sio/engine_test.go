@@ -1,6 +1,7 @@
 package sio
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -414,6 +415,29 @@ func TestClassicHeartbeat(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 	if err := h.ended(t, c.ID()); !errors.Is(err, ErrPingTimeout) {
+		t.Fatalf("closed for %v", err)
+	}
+}
+
+// TestAbortedPoll: a client that hangs up its pending poll is gone, as when its tab closes.
+func TestAbortedPoll(t *testing.T) {
+	_, h, url := serve(t, time.Minute)
+	sid := pollHandshake(t, url, 4)
+	post(t, url, 4, sid, "40")
+	c := <-h.sockets
+	get(t, url, 4, sid) // the CONNECT answer
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", url+"?EIO=4&transport=polling&sid="+sid, nil)
+	go func() {
+		for !pending(c) {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	if _, err := http.DefaultClient.Do(req); err == nil {
+		t.Fatal("the poll was answered")
+	}
+	if err := h.ended(t, c.ID()); !errors.Is(err, ErrTransportClose) {
 		t.Fatalf("closed for %v", err)
 	}
 }

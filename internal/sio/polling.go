@@ -25,10 +25,11 @@ func (c *Socket) poll(w http.ResponseWriter, r *http.Request) {
 		c.mu.Unlock()
 		select {
 		case <-c.wake:
-		case <-r.Context().Done():
+		case <-r.Context().Done(): // the client hung up: the tab is gone, as the reference server takes it
 			c.mu.Lock()
 			c.getting = false
 			c.mu.Unlock()
+			c.close(ErrTransportClose)
 			return
 		}
 		c.mu.Lock()
