@@ -22,6 +22,9 @@ func TestDecodeEvent(t *testing.T) {
 		{`2["message","r",{"type":"offer","sdp":"v=0","n":1.0,"z":{"b":1, "a":2}}]`, "/", -1,
 			[]string{`"r"`, `{"type":"offer","sdp":"v=0","n":1.0,"z":{"b":1, "a":2}}`}},
 		{`2["bye"]`, "/", -1, []string{}},
+		// What a server sends a client: room events, an ack id it never asked for.
+		{`2["joined","r","abc"]`, "/", -1, []string{`"r"`, `"abc"`}},
+		{`212["bye","r","x"]`, "/", 12, []string{`"r"`, `"x"`}},
 	}
 	for _, tt := range tests {
 		e, err := decodeEvent([]byte(tt.in))
@@ -46,6 +49,7 @@ func TestDecodeEventRefuses(t *testing.T) {
 	for _, in := range []string{
 		`2`, `2[]`, `2{}`, `2[1]`, `2[null,"x"]`, `2["disconnect"]`, `2["connect","x"]`, `2["join",`,
 		`2/chat["join"]`, `2123456789012345678901["join"]`, `299999999999999999999["join"]`, `2["join"]x`,
+		`2[1,2]`, `0{"sid":"x"}`,
 	} {
 		if e, err := decodeEvent([]byte(in)); err == nil {
 			t.Errorf("decodeEvent(%s) = %+v, want an error", in, e)

@@ -2,10 +2,12 @@ package sio
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -563,5 +565,63 @@ func TestCleanupOnce(t *testing.T) {
 		if calls[0] != "connect" || calls[len(calls)-1] != "disconnect" || strings.Count(strings.Join(calls, ","), "disconnect") != 1 {
 			t.Errorf("socket %s: %v", id, calls)
 		}
+	}
+}
+
+// TestClient runs sio's own client against the server over TLS: CONNECT, an event both ways, the
+// close seen by the server; and a refused upgrade comes back as its status.
+func TestClient(t *testing.T) {
+	h := newRecorder()
+	s, err := New(Config{PingInterval: time.Minute, PingTimeout: time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", s)
+	ts := httptest.NewUnstartedServer(mux)
+	ts.StartTLS()
+	t.Cleanup(func() {
+		s.Close()
+		ts.Close()
+	})
+	host := strings.TrimPrefix(ts.URL, "https://")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := DialConfig{Host: host, TLS: &tls.Config{InsecureSkipVerify: true}}
+	c, err := Dial(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := <-h.sockets
+	if c.ID() != srv.ID() {
+		t.Fatalf("client id %q, server's %q", c.ID(), srv.ID())
+	}
+	payload := json.RawMessage(`{"b":1, "a":1.50}`)
+	if err := c.Emit("echo", payload); err != nil {
+		t.Fatal(err)
+	}
+	e := <-c.Events()
+	if e.Name != "echo" || len(e.Args) != 1 || string(e.Args[0]) != string(payload) {
+		t.Fatalf("got %+v", e)
+	}
+	c.Close()
+	if err := h.ended(t, srv.ID()); !errors.Is(err, ErrClientLeft) {
+		t.Fatalf("server saw %v", err)
+	}
+
+	// A dial of the caller's own (duet check picks among the server's addresses).
+	custom := DialConfig{Host: "duet.example:443", TLS: &tls.Config{InsecureSkipVerify: true}, Dial: func(ctx context.Context) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "tcp", host)
+	}}
+	c, err = Dial(ctx, custom)
+	if err != nil {
+		t.Fatalf("a dial of its own: %v", err)
+	}
+	c.Close()
+	notFound := httptest.NewTLSServer(http.NotFoundHandler())
+	defer notFound.Close()
+	var status *StatusError
+	if _, err := Dial(ctx, DialConfig{Host: strings.TrimPrefix(notFound.URL, "https://"), TLS: &tls.Config{InsecureSkipVerify: true}}); !errors.As(err, &status) || status.Status != 404 {
+		t.Fatalf("a 404: %v", err)
 	}
 }

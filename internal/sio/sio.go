@@ -12,6 +12,8 @@
 // frames on a connection we hold: we choose the buffers, when to flush and who reads, where
 // gorilla/websocket and coder/websocket own a writer per connection and flush every message.
 //
+// Client is the other side, websocket only, for `duet check`: the same codec both ways.
+//
 // Order and cleanup: a connection's packets are handled one at a time in arrival order, and its
 // Handler.Disconnect runs exactly once, after Handler.Connect and after every event handled, however
 // the connection ends.

@@ -128,7 +128,10 @@ func (c *Socket) read(br *bufio.Reader) {
 
 // readMessage reads one text message: control frames are answered or skipped, fragments joined,
 // binary messages and anything over MaxPacketBytes refused.
-func readMessage(br *bufio.Reader) ([]byte, error) {
+func readMessage(br *bufio.Reader) ([]byte, error) { return readFrames(br, true) }
+
+// readFrames reads one text message; frames from a client are masked, from a server not.
+func readFrames(br *bufio.Reader, fromClient bool) ([]byte, error) {
 	var msg []byte
 	for {
 		h, err := ws.ReadHeader(br)
@@ -138,14 +141,16 @@ func readMessage(br *bufio.Reader) ([]byte, error) {
 		if h.Length > MaxPacketBytes || int64(len(msg))+h.Length > MaxPacketBytes {
 			return nil, ErrTooLarge
 		}
-		if h.Rsv != 0 || !h.Masked { // no extension was negotiated; RFC 6455 has clients mask
+		if h.Rsv != 0 || h.Masked != fromClient { // no extension was negotiated; RFC 6455 has clients mask
 			return nil, ErrBadPacket
 		}
 		p, err := readPayload(br, int(h.Length))
 		if err != nil {
 			return nil, ErrTransportClose
 		}
-		ws.Cipher(p, h.Mask, 0)
+		if h.Masked {
+			ws.Cipher(p, h.Mask, 0)
+		}
 		switch h.OpCode {
 		case ws.OpClose:
 			return nil, ErrTransportClose
