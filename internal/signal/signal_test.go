@@ -99,23 +99,24 @@ func TestProtocol(t *testing.T) {
 // TestClassicClient checks the socket.io-client 2.x pages of the classic demos still work (Engine.IO 3).
 func TestClassicClient(t *testing.T) {
 	_, url := startServer(t)
-	for _, transports := range [][]string{{"websocket"}, {"polling"}} {
+	for _, transports := range [][]string{{"websocket"}, {"polling"}, {"polling", "websocket"}} {
 		t.Run(strings.Join(transports, "+"), func(t *testing.T) {
+			classic := "classic-" + strings.Join(transports, "-")
 			// A 2.x client's own socket.id is the Engine.IO id, not the server's socket id: match any.
 			siotest.Run(t, url, 2, transports,
 				siotest.Connect("a"), siotest.Connect("b"),
-				siotest.Emit("a", "join", "classic"),
-				siotest.Expect("a", "joined", "classic", "*"),
-				siotest.Emit("b", "join", "classic"),
-				siotest.Expect("b", "joined", "classic", "*"),
-				siotest.Expect("a", "other_joined", "classic", "*"),
-				siotest.Expect("a", "otherjoin", "classic", "*"),
-				siotest.Emit("a", "message", "classic", offer),
-				siotest.Expect("b", "message", "classic", offer),
-				siotest.Emit("b", "message", "classic", candidate),
-				siotest.Expect("a", "message", "classic", candidate),
+				siotest.Emit("a", "join", classic),
+				siotest.Expect("a", "joined", classic, "*"),
+				siotest.Emit("b", "join", classic),
+				siotest.Expect("b", "joined", classic, "*"),
+				siotest.Expect("a", "other_joined", classic, "*"),
+				siotest.Expect("a", "otherjoin", classic, "*"),
+				siotest.Emit("a", "message", classic, offer),
+				siotest.Expect("b", "message", classic, offer),
+				siotest.Emit("b", "message", classic, candidate),
+				siotest.Expect("a", "message", classic, candidate),
 				siotest.Close("b"),
-				siotest.Expect("a", "bye", "classic", "*"),
+				siotest.Expect("a", "bye", classic, "*"),
 			)
 		})
 	}
