@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -23,7 +24,11 @@ const (
 	waitTimeout = 20 * time.Second
 )
 
-var duetBinary string
+var (
+	duetBinary string
+	// browser is the one headless Chromium every test of the package opens its tabs in.
+	browser context.Context
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
@@ -40,6 +45,13 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	b, cancel, err := startBrowser(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer cancel()
+	browser = b
 	return m.Run()
 }
 
@@ -100,15 +112,31 @@ func (s *server) roomURL(room string, extra url.Values) string {
 
 // ---- the browser ----
 
-// newBrowser starts a headless Chromium of its own (fresh profile) and closes it when the test ends.
+// startBrowser launches the package's Chromium with internal/chromium's flags and two fake cameras, so a
+// test can switch between them. Tests share it: each server has its own port, hence its own origin and storage.
+func startBrowser(dir string) (context.Context, context.CancelFunc, error) {
+	if _, err := os.Stat(chromium.Path); err != nil {
+		return nil, nil, fmt.Errorf("chromium is required (%v): make test-deps installs it", err)
+	}
+	opts := append(chromium.Options(filepath.Join(dir, "profile")),
+		chromedp.Flag("use-fake-device-for-media-stream", "device-count=2"))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	cancel := func() {
+		cancelBrowser()
+		cancelAlloc()
+	}
+	if err := chromedp.Do(bctx); err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("starting chromium: %w", err)
+	}
+	return bctx, cancel, nil
+}
+
+// newBrowser is the shared browser; the name stays from when each test started its own.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	bctx, cancel, err := chromium.Start(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cancel)
-	return bctx
+	return browser
 }
 
 // tab is one tab of a browser.
