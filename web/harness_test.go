@@ -112,14 +112,15 @@ func (s *server) roomURL(room string, extra url.Values) string {
 
 // ---- the browser ----
 
-// startBrowser launches the package's Chromium with internal/chromium's flags and two fake cameras, so a
-// test can switch between them. Tests share it: each server has its own port, hence its own origin and storage.
+// startBrowser launches the package's Chromium with internal/chromium's flags and three fake cameras, so a
+// test can switch between them (the second one gives Y16 depth frames, which no encoder takes; the third, MJPEG,
+// behaves like a webcam). Tests share it: each server has its own port, hence its own origin and storage.
 func startBrowser(dir string) (context.Context, context.CancelFunc, error) {
 	if _, err := os.Stat(chromium.Path); err != nil {
 		return nil, nil, fmt.Errorf("chromium is required (%v): make test-deps installs it", err)
 	}
 	opts := append(chromium.Options(filepath.Join(dir, "profile")),
-		chromedp.Flag("use-fake-device-for-media-stream", "device-count=2"))
+		chromedp.Flag("use-fake-device-for-media-stream", "device-count=3"))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	cancel := func() {

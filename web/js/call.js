@@ -745,7 +745,6 @@ export class Call {
         const cam = this.cameraTrack;
         if (mic) mic.enabled = !this.micMuted;
         if (cam) cam.enabled = !this.cameraOff;
-        this.#sendState();
     }
 
     /**
@@ -766,7 +765,6 @@ export class Call {
         if (kind === 'audio' || !this.screenTrack) await this.#sendTrack(kind, track);
         this.#emitLocal();
         this.#media();
-        this.#sendState();
     }
 
     /**
@@ -793,7 +791,6 @@ export class Call {
                 if (kind === 'audio' || !this.screenTrack) await this.#sendTrack(kind, null);
                 this.#emitLocal();
                 this.#media();
-                this.#sendState();
                 this.#notice('notice.deviceLost', { kind: what }, 'error');
             }
         });
@@ -821,7 +818,9 @@ export class Call {
         }
     }
 
+    // The controls and the other person both learn what we send.
     #media() {
+        this.#sendState();
         if (!this.onmedia) return;
         this.onmedia({
             active: this.active,

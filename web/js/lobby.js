@@ -110,7 +110,8 @@ export class Lobby {
     #show() {
         const cap = this.captured;
         if (!cap) return;
-        this.el.video.srcObject = cap.stream;
+        // A stream without video never has metadata, and a video element waiting for it holds up the page's load event.
+        this.el.video.srcObject = this.track('video') ? cap.stream : null;
         const mic = this.track('audio');
         this.#stopMeter();
         if (mic) {

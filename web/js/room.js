@@ -422,7 +422,8 @@ function shortcut(e) {
 function wire() {
     call.onstate = stateChanged;
     call.onnotice = notice;
-    call.onlocalstream = (stream) => { ui.local.srcObject = stream; };
+    // Only a stream with video: one without never has metadata, and the video element would wait for it.
+    call.onlocalstream = (stream) => { ui.local.srcObject = stream && stream.getVideoTracks().length ? stream : null; };
     call.onremotestream = showRemote;
     call.onpeer = (p) => { peer = p; showRemote(); };
     call.onmedia = showMedia;
