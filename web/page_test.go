@@ -86,6 +86,8 @@ func TestJoinWithoutCamera(t *testing.T) {
 
 	bob.waitFor("alice's initial instead of video", placeholderShown+` && document.getElementById('peeravatar').textContent === 'A' &&
 		document.getElementById('peername').textContent === 'Alice'`)
+	bob.shot("placeholder")
+	alice.shot("audio-only")
 	if got := evalJS[string](alice, `document.getElementById('camera').getAttribute('aria-pressed')`); got != "true" {
 		t.Errorf("alice: camera button aria-pressed = %q without a camera, want true", got)
 	}
@@ -157,6 +159,7 @@ func TestSwitchCamera(t *testing.T) {
 		t.Fatalf("alice: the call started on the last camera; the test cannot switch away from it")
 	}
 	alice.click("more")
+	alice.shot("settings")
 	grow := framesGrow(bob)
 	alice.do("pick the other camera", chromedp.SetValue(chromedp.ID("camsel"), other))
 	evalJS[bool](alice, `document.getElementById('camsel').dispatchEvent(new Event('change')), true`)
@@ -178,10 +181,12 @@ func TestPeerStateReachesTheOther(t *testing.T) {
 
 	alice.click("mute")
 	bob.within(bound, "alice's microphone off", `!document.getElementById('peermic').hidden && window.duet.peer().micOff`)
+	bob.shot("muted-badge")
 	alice.click("mute")
 	bob.within(bound, "alice's microphone on", `document.getElementById('peermic').hidden`)
 
 	alice.click("camera")
+	alice.shot("camera-off")
 	bob.within(bound, "alice's camera off", placeholderShown+` && document.getElementById('peernote').textContent === 'Camera off'`)
 	alice.click("camera")
 	bob.within(bound, "alice's camera on", `document.getElementById('remoteempty').hidden`)

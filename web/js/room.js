@@ -159,6 +159,7 @@ function keepOldToast() {
 function showView(inCall) {
     ui.lobby.hidden = inCall;
     ui.callView.hidden = !inCall;
+    document.body.classList.toggle('incall', inCall);
     // One set of device selects: in the lobby before the call, in the settings panel during it.
     if (inCall) ui.panelDevices.append(ui.devices);
     else ui.lobbyForm.insertBefore(ui.devices, ui.lobbyForm.querySelector('.toggles'));
