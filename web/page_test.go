@@ -87,6 +87,7 @@ func TestJoinWithoutCamera(t *testing.T) {
 	bob.waitFor("alice's initial instead of video", placeholderShown+` && document.getElementById('peeravatar').textContent === 'A' &&
 		document.getElementById('peername').textContent === 'Alice'`)
 	bob.shot("placeholder")
+	alice.waitFor("alice's own tile saying audio only", `document.getElementById('selfnote').textContent === 'Audio only'`)
 	alice.shot("audio-only")
 	if got := evalJS[string](alice, `document.getElementById('camera').getAttribute('aria-pressed')`); got != "true" {
 		t.Errorf("alice: camera button aria-pressed = %q without a camera, want true", got)
@@ -182,7 +183,8 @@ func TestPeerStateReachesTheOther(t *testing.T) {
 	alice.click("mute")
 	bob.within(bound, "alice's microphone off", `!document.getElementById('peermic').hidden && window.duet.peer().micOff`)
 	bob.shot("muted-badge")
-	alice.click("mute")
+	// The keyboard shortcut listed on the page does the same as the button.
+	alice.do("press M", chromedp.KeyEvent("m"))
 	bob.within(bound, "alice's microphone on", `document.getElementById('peermic').hidden`)
 
 	alice.click("camera")

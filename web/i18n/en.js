@@ -74,6 +74,8 @@ export default Object.freeze({
     'stats.recv': 'Receiving',
     'stats.res': 'Received video',
     'video.you': 'Your camera',
+    'self.audioOnly': 'Audio only',
+    'self.receiveOnly': 'Watching only',
     'video.other': 'The other person',
     'peer.alone': 'Nobody else is here yet.',
     'peer.someone': 'The other person',

@@ -74,6 +74,8 @@ export default Object.freeze({
     'stats.recv': '接收',
     'stats.res': '收到的视频',
     'video.you': '你的摄像头',
+    'self.audioOnly': '仅语音',
+    'self.receiveOnly': '仅观看',
     'video.other': '对方',
     'peer.alone': '还没有其他人。',
     'peer.someone': '对方',

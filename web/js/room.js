@@ -64,6 +64,7 @@ const ui = {
     selfTile: el('selftile', H),
     local: el('localvideo', HTMLVideoElement),
     selfEmpty: el('selfempty', H),
+    selfNote: el('selfnote', H),
     selfMove: el('selfmove', B),
     selfHide: el('selfhide', B),
     panel: el('panel', H),
@@ -196,6 +197,10 @@ function showMedia(m) {
     ui.local.classList.toggle('screen', m.sharing);
     ui.selfEmpty.hidden = m.sharing || !camOff;
     ui.selfEmpty.textContent = initial(ui.name.value.trim() || t('video.you'));
+    // What the call sends, said where one looks for it: on one's own tile.
+    const note = !m.active || m.hasVideo || m.sharing ? null : m.hasAudio ? 'self.audioOnly' : 'self.receiveOnly';
+    ui.selfNote.hidden = !note;
+    if (note) setText(ui.selfNote, note);
     watchSpeaking();
 }
 
@@ -500,6 +505,7 @@ function wire() {
     });
     onLanguageChange(() => {
         showTitle();
+        showMedia(media);
         renderNotice();
         showRemote();
         showLink();

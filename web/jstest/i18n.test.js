@@ -47,7 +47,7 @@ test('every key the pages and scripts use is in the catalogue', () => {
     const js = new URL('js/', web);
     for (const f of readdirSync(js)) {
         // Keys are written as quoted dotted names of a known section.
-        const re = /'((?:notice|status|ctl|peer|lobby|landing|room|device|error|kind|title|app|video|panel|lang)\.[A-Za-z]+)'/g;
+        const re = /'((?:notice|status|ctl|peer|self|lobby|landing|room|device|error|kind|title|app|video|panel|lang|shortcut|stats)\.[A-Za-z]+)'/g;
         for (const m of readFileSync(new URL(f, js), 'utf8').matchAll(re)) used.add(m[1]);
     }
     const missing = [...used].filter((k) => !(k in CATALOGUES[FALLBACK]) && !k.endsWith('.'));
