@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -203,8 +204,16 @@ func TestPeerStateReachesTheOther(t *testing.T) {
 func TestChinesePage(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
-	for _, v := range []viewport{viewports[0], viewports[2]} {
+	for i, v := range []viewport{viewports[0], viewports[2]} {
 		p := newPage(t, browser, "zh "+v.name)
+		if i == 1 {
+			// The phone in dark mode: the other colour scheme fits the same way.
+			if _, err := chromedp.Call(p.ctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
 		p.initScript(`Object.defineProperty(Navigator.prototype, 'languages', { get: () => ['zh-CN', 'zh', 'en'] });
 			Object.defineProperty(Navigator.prototype, 'language', { get: () => 'zh-CN' });`)
 		p.resize(v)
@@ -214,7 +223,7 @@ func TestChinesePage(t *testing.T) {
 		p.shot(v.name + "-landing")
 
 		p.do("open a link without a valid room", chromedp.Navigate(s.roomURL("bad name!", nil)))
-		p.waitFor("the error in Chinese", `/房间名/.test(document.getElementById('notice').textContent)`)
+		p.waitFor("the error in Chinese", `/房间名/.test(document.getElementById('badroom').textContent) && !document.getElementById('badroom').hidden`)
 		p.fits(v.name + "-error")
 
 		p.open(s.roomURL(newRoom(t)+v.name, url.Values{"relay": {"1"}}))

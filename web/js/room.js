@@ -169,8 +169,12 @@ function showView(inCall) {
 
 /** @param {boolean} open */
 function setPanel(open) {
+    const wasOpen = !ui.panel.hidden;
     ui.panel.hidden = !open;
     ui.more.setAttribute('aria-expanded', String(open));
+    // Keyboard users land in the panel, and back on the button that opened it.
+    if (open && !wasOpen) ui.panelClose.focus();
+    else if (!open && wasOpen && ui.panel.contains(document.activeElement)) ui.more.focus();
 }
 
 // ---- the call view ----
@@ -415,6 +419,10 @@ function stateChanged(state) {
 /** @param {KeyboardEvent} e */
 function shortcut(e) {
     if (ui.callView.hidden || e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
+    if (e.key === 'Escape' && !ui.panel.hidden) {
+        setPanel(false);
+        return;
+    }
     const target = e.target;
     if (target instanceof HTMLInputElement || target instanceof HTMLSelectElement || target instanceof HTMLTextAreaElement) return;
     /** @type {Record<string, HTMLButtonElement>} */
@@ -534,9 +542,10 @@ function start() {
     showView(false);
     if (!validRoom(room)) {
         ui.roomName.textContent = t('room.none');
+        ui.lobby.hidden = true;
+        el('badroom', H).hidden = false;
         ui.join.disabled = true;
         ui.copy.disabled = true;
-        notice('notice.badRoom', null, 'error');
         return;
     }
     ui.roomName.textContent = room;
