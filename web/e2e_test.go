@@ -112,6 +112,7 @@ func (p *tab) joinedBy(browser context.Context, name, roomURL string) *tab {
 }
 
 func TestTwoPagesCall(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	alice, bob := callOf(t, s, newRoom(t), nil)
 	for _, p := range []*tab{alice, bob} {
@@ -125,10 +126,16 @@ func TestTwoPagesCall(t *testing.T) {
 		// The stats panel shows what getStats says.
 		p.waitFor("stats panel filled", `document.getElementById('stat-conn').textContent === 'connected' &&
 			document.getElementById('stat-local').textContent === 'host' && /\d+×\d+/.test(document.getElementById('stat-res').textContent)`)
+		// People see the connection in words, never the protocol state.
+		p.waitFor("the indicator saying connected", `document.getElementById('linktext').textContent === 'Connected'`)
+		if visible := evalJS[bool](p, `(() => { const r = document.getElementById('state').getBoundingClientRect(); return r.width > 1 && r.height > 1; })()`); visible {
+			t.Errorf("%s: the protocol state is visible", p.name)
+		}
 	}
 }
 
 func TestRelayOnlyCallUsesEmbeddedTURN(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	alice, bob := callOf(t, s, newRoom(t), url.Values{"relay": {"1"}})
 	turnPort := fmt.Sprintf(":%d", s.turnPort)
@@ -142,6 +149,7 @@ func TestRelayOnlyCallUsesEmbeddedTURN(t *testing.T) {
 			t.Errorf("%s: local relay candidate came from %q, not duet's TURN port %s", p.name, st.LocalURL, turnPort)
 		}
 		t.Logf("%s: selected pair %s → %s via %q", p.name, st.LocalType, st.RemoteType, st.LocalURL)
+		p.waitFor("the indicator saying relayed", `document.getElementById('linktext').textContent === 'Relayed'`)
 	}
 }
 
@@ -153,6 +161,7 @@ func waitUnbound(p *tab) {
 }
 
 func TestPeerLeavesAndAnotherJoins(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	room := newRoom(t)
 	alice, bob := callOf(t, s, room, nil)
@@ -185,6 +194,7 @@ func TestPeerLeavesAndAnotherJoins(t *testing.T) {
 }
 
 func TestThirdPageIsToldRoomIsFull(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	room := newRoom(t)
 	alice, _ := callOf(t, s, room, nil)
@@ -234,6 +244,7 @@ func receivedCameraSized(p *tab, camW, camH, scrW, scrH int) {
 }
 
 func TestMuteAndScreenShareReachThePeer(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	alice, bob := callOf(t, s, newRoom(t), nil)
 
@@ -285,6 +296,7 @@ func TestMuteAndScreenShareReachThePeer(t *testing.T) {
 }
 
 func TestServerRestartRejoinsAutomatically(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	alice, bob := callOf(t, s, newRoom(t), nil)
 	for _, p := range []*tab{alice, bob} {
@@ -313,6 +325,7 @@ func TestServerRestartRejoinsAutomatically(t *testing.T) {
 const noHorizontalScroll = `document.documentElement.scrollWidth <= window.innerWidth`
 
 func TestLandingPageAndPhoneWidth(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	b := newBrowser(t)
 	p := newPage(t, b, "phone")

@@ -59,6 +59,7 @@ func (p *tab) shot(state string) {
 }
 
 func TestCallPageFitsTheWindow(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	for _, v := range viewports {
 		t.Run(v.name, func(t *testing.T) {
