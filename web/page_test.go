@@ -147,7 +147,7 @@ func TestJoinReceiveOnly(t *testing.T) {
 }
 
 // TestSwitchCamera: another fake camera (the last: an MJPEG one, see startBrowser) replaces the first mid-call;
-// the other side keeps decoding frames.
+// the other side keeps decoding frames, and watches it full screen, in picture in picture, at a lower volume.
 func TestSwitchCamera(t *testing.T) {
 	t.Parallel()
 	s := startServer(t)
@@ -171,6 +171,19 @@ func TestSwitchCamera(t *testing.T) {
 	})()`, other))
 	alice.waitFor("the first camera released", fmt.Sprintf(`window.__capturedTracks.filter((t) => t.kind === 'video' && t.getSettings().deviceId === %q).every((t) => t.readyState === 'ended')`, first))
 	bob.waitFor("frames after the switch", grow)
+
+	// Full screen from the button, and back with the F shortcut; picture in picture from the settings panel.
+	bob.click("fullscreen")
+	bob.waitFor("full screen", `document.fullscreenElement === document.documentElement && document.getElementById('fullscreen').getAttribute('aria-pressed') === 'true'`)
+	bob.waitFor("the call fitting the screen", fitsJS)
+	bob.do("press F", chromedp.KeyEvent("f"))
+	bob.waitFor("full screen left", `document.fullscreenElement === null`)
+	bob.click("more")
+	bob.click("pip")
+	bob.waitFor("picture in picture", `document.pictureInPictureElement === document.getElementById('remotevideo')`)
+	bob.do("turn alice down", chromedp.SetValue(chromedp.ID("volume"), "0.3"))
+	evalJS[bool](bob, `document.getElementById('volume').dispatchEvent(new Event('input')), true`)
+	bob.waitFor("alice at 30 % volume", `Math.abs(document.getElementById('remotevideo').volume - 0.3) < 1e-6`)
 }
 
 // TestPeerStateReachesTheOther: mute, camera off and screen share on one side show on the other within a second.
