@@ -122,8 +122,11 @@ func TestJoinReceiveOnly(t *testing.T) {
 	s := startServer(t)
 	u := s.roomURL(newRoom(t), nil)
 	alice := newPage(t, browser, "alice")
+	// Alice's tab is in the background while she waits (the page reads document.hidden, as for a real hidden tab).
+	alice.initScript(`Object.defineProperty(Document.prototype, 'hidden', { get: () => window.__hidden === true });`)
 	alice.join(u)
 	alice.waitState("joined")
+	evalJS[bool](alice, `window.__hidden = true`)
 
 	bob := newPage(t, browser, "bob with nothing")
 	bob.initScript(refuseMediaJS("NotAllowedError", true, true))
@@ -134,6 +137,9 @@ func TestJoinReceiveOnly(t *testing.T) {
 	bob.waitMediaFlowing()
 	alice.waitFor("a connected peer connection", `window.duet.pc() && window.duet.pc().connectionState === 'connected'`)
 	alice.waitFor("bob's placeholder", placeholderShown+` && document.getElementById('peernote').textContent === 'Camera off'`)
+	alice.waitFor("the tab title telling of the arrival", `document.title === '● Someone joined — duet'`)
+	evalJS[bool](alice, `window.__hidden = false, document.dispatchEvent(new Event('visibilitychange')), true`)
+	alice.waitFor("the room's title back", `document.title === 'duet — TestJoinReceiveOnly'`)
 	if n := evalJS[int](bob, `window.duet.pc().getTransceivers().filter((t) => t.currentDirection === 'recvonly').length`); n != 2 {
 		t.Errorf("bob: %d recvonly transceivers, want 2 (audio and video)", n)
 	}
