@@ -7,7 +7,7 @@ import { LevelMeter, playCue, wakeAudio } from './audio.js';
 import { Lobby } from './lobby.js';
 import { canPickSpeaker, fillDevices } from './devices.js';
 import { CORNERS, loadPrefs, savePrefs } from './prefs.js';
-import { applyAll, initLanguage, onLanguageChange, setLabel, setText, t } from './locale.js';
+import { initLanguage, onLanguageChange, setLabel, setText, t } from './locale.js';
 
 /** @typedef {import('./call.js').MediaView} MediaView */
 /** @typedef {import('./call.js').NoticeKind} NoticeKind */
@@ -304,9 +304,12 @@ function refreshDevices() {
     });
 }
 
-function setSpeaker() {
+/** @param {boolean} picked  the user chose it just now: say so when it fails (a remembered one may be gone) */
+function setSpeaker(picked) {
     if (!canPickSpeaker || !prefs.speaker) return;
-    ui.remote.setSinkId(prefs.speaker).catch((e) => notice('notice.deviceFailed', { reason: String(e && e.name) }, 'error'));
+    ui.remote.setSinkId(prefs.speaker).catch((e) => {
+        if (picked) notice('notice.deviceFailed', { reason: String(e && e.name) }, 'error');
+    });
 }
 
 /**
@@ -406,6 +409,8 @@ function stateChanged(state) {
     ui.state.textContent = state;
     if (state === 'leaved' || state === 'init') {
         sessionStorage.removeItem(inCallKey);
+        // The server's answer to a leave repeats the state: the lobby is already back (maybe previewing again).
+        if (ui.callView.hidden) return;
         // Back to the lobby without a preview: the camera stays off until the user asks for it.
         showView(false);
         ui.preview.hidden = false;
@@ -459,7 +464,7 @@ function wire() {
     ui.selects.speaker.addEventListener('change', () => {
         prefs.speaker = ui.selects.speaker.value;
         savePrefs(prefs);
-        setSpeaker();
+        setSpeaker(true);
     });
     if (navigator.mediaDevices) navigator.mediaDevices.addEventListener('devicechange', refreshDevices);
     ui.name.addEventListener('change', () => {
@@ -536,7 +541,7 @@ function start() {
     ui.joinCameraOff.checked = prefs.cameraOff;
     ui.cue.checked = prefs.cue;
     placeSelf();
-    setSpeaker();
+    setSpeaker(false);
     showMedia(media);
     showStats(null);
     showView(false);
@@ -572,7 +577,6 @@ function start() {
     } else {
         lobby.start({ audio: prefs.mic, video: prefs.camera });
     }
-    applyAll(document);
 }
 
 start();
