@@ -11,7 +11,6 @@ import (
 
 // TestPageAssets: the icon and manifest the pages link to are served with their types, so no visit ends in a 404.
 func TestPageAssets(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	get := func(path string) (string, []byte) {

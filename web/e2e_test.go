@@ -112,7 +112,6 @@ func (p *tab) joinedBy(browser context.Context, name, roomURL string) *tab {
 }
 
 func TestTwoPagesCall(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	alice, bob := callOf(t, s, newRoom(t), nil)
 	for _, p := range []*tab{alice, bob} {
@@ -135,7 +134,6 @@ func TestTwoPagesCall(t *testing.T) {
 }
 
 func TestRelayOnlyCallUsesEmbeddedTURN(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	alice, bob := callOf(t, s, newRoom(t), url.Values{"relay": {"1"}})
 	turnPort := fmt.Sprintf(":%d", s.turnPort)
@@ -161,7 +159,6 @@ func waitUnbound(p *tab) {
 }
 
 func TestPeerLeavesAndAnotherJoins(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	room := newRoom(t)
 	alice, bob := callOf(t, s, room, nil)
@@ -194,7 +191,6 @@ func TestPeerLeavesAndAnotherJoins(t *testing.T) {
 }
 
 func TestThirdPageIsToldRoomIsFull(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	room := newRoom(t)
 	alice, _ := callOf(t, s, room, nil)
@@ -244,7 +240,6 @@ func receivedCameraSized(p *tab, camW, camH, scrW, scrH int) {
 }
 
 func TestMuteAndScreenShareReachThePeer(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	alice, bob := callOf(t, s, newRoom(t), nil)
 
@@ -296,7 +291,6 @@ func TestMuteAndScreenShareReachThePeer(t *testing.T) {
 }
 
 func TestServerRestartRejoinsAutomatically(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	alice, bob := callOf(t, s, newRoom(t), nil)
 	for _, p := range []*tab{alice, bob} {
@@ -325,7 +319,6 @@ func TestServerRestartRejoinsAutomatically(t *testing.T) {
 const noHorizontalScroll = `document.documentElement.scrollWidth <= window.innerWidth`
 
 func TestLandingPageAndPhoneWidth(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	b := newBrowser(t)
 	p := newPage(t, b, "phone")

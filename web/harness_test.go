@@ -15,6 +15,7 @@ import (
 	"duet/internal/chromium"
 	"duet/internal/duettest"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -120,7 +121,13 @@ func startBrowser(dir string) (context.Context, context.CancelFunc, error) {
 		return nil, nil, fmt.Errorf("chromium is required (%v): make test-deps installs it", err)
 	}
 	opts := append(chromium.Options(filepath.Join(dir, "profile")),
-		chromedp.Flag("use-fake-device-for-media-stream", "device-count=3"))
+		chromedp.Flag("use-fake-device-for-media-stream", "device-count=3"),
+		// A window as large as the largest emulated viewport: a click below the window's own edge can be lost.
+		chromedp.WindowSize(1920, 1080),
+		// Parallel tests share the browser: a tab behind the newest one must go on as if in front.
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-background-timer-throttling", true))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, cancelBrowser := chromedp.NewContext(actx)
 	cancel := func() {
@@ -157,6 +164,10 @@ func newPage(t *testing.T, browser context.Context, name string) *tab {
 		page.AddScriptToEvaluateOnNewDocumentParams{Source: recordTracksJS}); err != nil {
 		t.Fatalf("%s: opening a tab: %v", name, err)
 	}
+	// Every tab of the shared browser behaves as the focused one, as each user's own window would.
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatalf("%s: focus emulation: %v", name, err)
+	}
 	return p
 }
 
@@ -172,6 +183,12 @@ const recordTracksJS = `(() => {
 			if (window.__consoleLog.length > 20) window.__consoleLog.shift();
 			orig(...args);
 		};
+	}
+	for (const type of ['error', 'unhandledrejection']) {
+		window.addEventListener(type, (e) => {
+			const err = e.error || e.reason;
+			window.__consoleLog.push(type + ': ' + String((err && err.message) || err || e.message).slice(0, 300));
+		});
 	}
 	document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
 	const md = navigator.mediaDevices;
@@ -279,6 +296,9 @@ func (p *tab) debug() string {
 		return 'state=' + t('state') + ' notice=' + JSON.stringify(t('notice')) +
 			' pc=' + (pc ? pc.connectionState + '/' + pc.signalingState : 'none') +
 			' socket=' + (window.duet ? (window.duet.connected() ? 'connected' : 'disconnected') : '?') +
+			' lobby=' + (document.getElementById('lobby') && !document.getElementById('lobby').hidden ? 'shown' : 'hidden') +
+			' join=' + (document.getElementById('connserver') && document.getElementById('connserver').disabled ? 'disabled' : 'enabled') +
+			' preview=' + JSON.stringify(t('previewnote')) +
 			' console=' + JSON.stringify(window.__consoleLog || []);
 	})()`))
 	if err != nil {

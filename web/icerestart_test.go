@@ -49,7 +49,6 @@ func (c *coturn) kill() {
 // TestICERestartAfterRelayLoss takes the relay away mid-call and brings it back: the offerer notices
 // the broken connection and restarts ICE, and media flows again without anyone clicking.
 func TestICERestartAfterRelayLoss(t *testing.T) {
-	t.Parallel()
 	turnPort := duettest.FreeTURNPort(t)
 	relay := startCoturn(t, turnPort, "e2e-secret")
 	s := startServer(t, "--turn-listen", "", "--turn-urls", fmt.Sprintf("turn:127.0.0.1:%d?transport=udp", turnPort))

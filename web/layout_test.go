@@ -59,12 +59,10 @@ func (p *tab) shot(state string) {
 }
 
 func TestCallPageFitsTheWindow(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	for _, v := range viewports {
 		t.Run(v.name, func(t *testing.T) {
-			t.Parallel()
-			u := s.roomURL(newRoom(t), nil)
+					u := s.roomURL(newRoom(t), nil)
 			alice := newPage(t, browser, "alice at "+v.name)
 			alice.resize(v)
 			alice.open(u)

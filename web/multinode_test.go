@@ -11,7 +11,6 @@ import (
 // the call comes up, a closed tab reaches the other node as bye, and a newcomer on the second node
 // forced through that node's own relay brings the call back.
 func TestCallAcrossNodes(t *testing.T) {
-	t.Parallel()
 	redis := duettest.StartRedis(t)
 	one := startServer(t, "--redis-url", redis.URL())
 	two := startServer(t, "--redis-url", redis.URL())

@@ -73,7 +73,6 @@ func (p *tab) setName(name string) {
 // TestJoinWithoutCamera: the one waiting in the room has no camera: it joins audio-only, the other side shows its
 // initial, and its camera, plugged in mid-call, reaches the other side through a new offer.
 func TestJoinWithoutCamera(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	u := s.roomURL(newRoom(t), nil)
 	alice := newPage(t, browser, "alice without camera")
@@ -118,7 +117,6 @@ func (p *tab) joinedByAudioOnly(name, roomURL string) *tab {
 // TestJoinReceiveOnly: the newcomer has neither camera nor microphone: it joins to watch and listen, and adds
 // its camera later by asking the offerer for a new offer over the control channel.
 func TestJoinReceiveOnly(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	u := s.roomURL(newRoom(t), nil)
 	alice := newPage(t, browser, "alice")
@@ -155,7 +153,6 @@ func TestJoinReceiveOnly(t *testing.T) {
 // TestSwitchCamera: another fake camera (the last: an MJPEG one, see startBrowser) replaces the first mid-call;
 // the other side keeps decoding frames, and watches it full screen, in picture in picture, at a lower volume.
 func TestSwitchCamera(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	alice, bob := callOf(t, s, newRoom(t), nil)
 	if n := evalJS[int](alice, `document.getElementById('camsel').options.length`); n < 3 {
@@ -194,7 +191,6 @@ func TestSwitchCamera(t *testing.T) {
 
 // TestPeerStateReachesTheOther: mute, camera off and screen share on one side show on the other within a second.
 func TestPeerStateReachesTheOther(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	alice, bob := callOf(t, s, newRoom(t), nil)
 	bob.waitFor("alice's control channel", `window.duet.peer() !== null`)
@@ -221,7 +217,6 @@ func TestPeerStateReachesTheOther(t *testing.T) {
 
 // TestChinesePage: a browser preferring Chinese gets the page in Chinese; the switch changes it without a reload.
 func TestChinesePage(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	for i, v := range []viewport{viewports[0], viewports[2]} {
 		p := newPage(t, browser, "zh "+v.name)

@@ -9,9 +9,14 @@ export function audioContext() {
     return shared;
 }
 
-/** Resumes audio after a user gesture (autoplay rules). */
+/** Starts or resumes audio on a user gesture (autoplay rules), so cues can play. */
 export function wakeAudio() {
-    if (shared && shared.state === 'suspended') shared.resume().catch(() => {});
+    try {
+        const ctx = audioContext();
+        if (ctx.state === 'suspended') ctx.resume().catch(() => {});
+    } catch {
+        // No Web Audio here: the page goes without cues and meters.
+    }
 }
 
 /** Reads the RMS level (0..1) of one audio track. */
@@ -40,12 +45,27 @@ export class LevelMeter {
 }
 
 /**
+ * A meter on track, or null when Web Audio refuses one (browsers cap the audio contexts a process may
+ * hold): the level and speaking indicators are extras, never a reason for a call to fail.
+ * @param {MediaStreamTrack} track
+ * @returns {LevelMeter | null}
+ */
+export function openMeter(track) {
+    try {
+        return new LevelMeter(track);
+    } catch (e) {
+        console.warn('duet: no microphone level meter', e);
+        return null;
+    }
+}
+
+/**
  * Two short notes: rising when someone arrives, falling when they leave.
  * @param {boolean} arrived
  */
 export function playCue(arrived) {
-    const ctx = audioContext();
-    if (ctx.state !== 'running') return;
+    if (!shared || shared.state !== 'running') return;
+    const ctx = shared;
     const notes = arrived ? [660, 880] : [880, 660];
     const t0 = ctx.currentTime + 0.02;
     notes.forEach((freq, i) => {

@@ -160,10 +160,11 @@ export class Call {
         this.#applyTrackSwitches();
         this.#emitLocal();
         this.#media();
+        // A reason travels as a catalogue key inside the notice's params; the page translates it.
         if (!this.micTrack && !this.cameraTrack) {
-            this.#notice('notice.receiveOnly', { reason: this.#reason(videoError || audioError) }, 'info');
+            this.#notice('notice.receiveOnly', { reason: videoError || audioError || 'error.other' }, 'info');
         } else if (!this.cameraTrack) {
-            this.#notice('notice.audioOnly', { reason: this.#reason(videoError) }, 'info');
+            this.#notice('notice.audioOnly', { reason: videoError || 'error.other' }, 'info');
         }
         try {
             await this.#iceConfig(true);
@@ -230,7 +231,7 @@ export class Call {
         try {
             track = await captureTrack(kind, this.devices[kind], false);
         } catch (e) {
-            this.#notice('notice.deviceFailed', { reason: this.#reason(errorKey(e)) }, 'error');
+            this.#notice('notice.deviceFailed', { reason: errorKey(e) }, 'error');
             return;
         }
         if (!this.localStream) {
@@ -256,7 +257,7 @@ export class Call {
         try {
             track = await captureTrack(kind, deviceId, true);
         } catch (e) {
-            this.#notice('notice.deviceFailed', { reason: this.#reason(errorKey(e)) }, 'error');
+            this.#notice('notice.deviceFailed', { reason: errorKey(e) }, 'error');
             return;
         }
         if (!this.localStream) {
@@ -926,12 +927,6 @@ export class Call {
      */
     #notice(key, params, kind) {
         if (this.onnotice) this.onnotice(key, params, kind);
-    }
-
-    // A reason key travels inside another notice's params; the page translates keys it finds there.
-    /** @param {string | null} key */
-    #reason(key) {
-        return key || 'error.other';
     }
 
     // Ends the call from our side: no connection, no camera, no automatic re-join.

@@ -1,6 +1,6 @@
 // The lobby: camera preview, microphone level and the join toggles, before the call; it hands its stream to the call.
 import { capture, captureTrack, errorKey } from './media.js';
-import { LevelMeter } from './audio.js';
+import { openMeter } from './audio.js';
 import { setText } from './locale.js';
 
 /** @typedef {import('./media.js').Captured} Captured */
@@ -25,7 +25,7 @@ export class Lobby {
         this.pending = null;
         /** @type {Captured | null} */
         this.captured = null;
-        /** @type {LevelMeter | null} */
+        /** @type {import('./audio.js').LevelMeter | null} */
         this.meter = null;
         this.timer = 0;
         /** @type {(() => void) | null} the captured devices changed (labels become readable after permission) */
@@ -114,10 +114,8 @@ export class Lobby {
         this.el.video.srcObject = this.track('video') ? cap.stream : null;
         const mic = this.track('audio');
         this.#stopMeter();
-        if (mic) {
-            this.meter = new LevelMeter(mic);
-            this.timer = window.setInterval(() => this.#drawLevel(), 100);
-        }
+        this.meter = mic && openMeter(mic);
+        if (this.meter) this.timer = window.setInterval(() => this.#drawLevel(), 100);
         if (!mic && !this.track('video')) this.#note('lobby.nothing');
         else if (!this.track('video')) this.#note('lobby.noCamera');
         else this.#note(null);

@@ -3,7 +3,7 @@ import { Signaling, validRoom } from './protocol.js';
 import { Call } from './call.js';
 import { linkStatus } from './callstate.js';
 import { SpeakingDetector } from './speaking.js';
-import { LevelMeter, playCue, wakeAudio } from './audio.js';
+import { openMeter, playCue, wakeAudio } from './audio.js';
 import { Lobby } from './lobby.js';
 import { canPickSpeaker, fillDevices } from './devices.js';
 import { CORNERS, loadPrefs, savePrefs } from './prefs.js';
@@ -271,7 +271,7 @@ function showStats(s) {
 
 // ---- speaking: our own microphone's level, told to the other person ----
 
-/** @type {LevelMeter | null} */
+/** @type {import('./audio.js').LevelMeter | null} */
 let meter = null;
 let meterTimer = 0;
 const detector = new SpeakingDetector();
@@ -283,7 +283,8 @@ function watchSpeaking() {
     clearInterval(meterTimer);
     meter = null;
     if (!mic) return;
-    const m = new LevelMeter(mic);
+    const m = openMeter(mic);
+    if (!m) return;
     meter = m;
     meterTimer = window.setInterval(() => {
         const speaking = detector.update(mic.enabled ? m.level() : 0, performance.now());
@@ -394,14 +395,19 @@ async function join() {
     const cap = await lobby.take();
     ui.join.disabled = false;
     showView(true);
-    await call.join(cap && cap.stream, {
-        micMuted: prefs.micOff,
-        cameraOff: prefs.cameraOff,
-        name: prefs.name,
-        devices: { audio: prefs.mic, video: prefs.camera },
-        audioError: cap && cap.audioError,
-        videoError: cap && cap.videoError,
-    });
+    try {
+        await call.join(cap && cap.stream, {
+            micMuted: prefs.micOff,
+            cameraOff: prefs.cameraOff,
+            name: prefs.name,
+            devices: { audio: prefs.mic, video: prefs.camera },
+            audioError: cap && cap.audioError,
+            videoError: cap && cap.videoError,
+        });
+    } catch (e) {
+        console.error('duet: join failed', e);
+        notice('notice.stepFailed', { reason: e instanceof Error ? e.message : String(e) }, 'error');
+    }
 }
 
 /** @param {string} state */
