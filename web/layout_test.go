@@ -62,7 +62,7 @@ func TestCallPageFitsTheWindow(t *testing.T) {
 	s := startServer(t)
 	for _, v := range viewports {
 		t.Run(v.name, func(t *testing.T) {
-					u := s.roomURL(newRoom(t), nil)
+			u := s.roomURL(newRoom(t), nil)
 			alice := newPage(t, browser, "alice at "+v.name)
 			alice.resize(v)
 			alice.open(u)
