@@ -6,6 +6,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -106,22 +107,33 @@ func relayOverTCP(alice, _ candidatePair) error {
 	return nil
 }
 
+// relayOverTLS checks the first side, which may reach nothing but TCP 443, holds its relay
+// candidate through TURN over TLS on duet's HTTPS port.
+func relayOverTLS(alice, _ candidatePair) error {
+	if alice.Local.Type != "relay" || alice.Local.RelayProtocol != "tls" {
+		return fmt.Errorf("the side limited to TCP 443 uses %v, want its relay candidate over tls", alice)
+	}
+	return nil
+}
+
 func TestLabCallFindsItsPath(t *testing.T) {
 	eim := netlab.Home{NAT: netlab.EndpointIndependent}
 	lossy := netlab.Home{NAT: netlab.EndpointIndependent, Link: netlab.Link{Loss: 0.05, Delay: 100 * time.Millisecond}}
 	routed := netlab.Home{NAT: netlab.Routed}
 	symmetric := netlab.Home{NAT: netlab.Symmetric}
 	noUDP := netlab.Home{NAT: netlab.EndpointIndependent, BlockUDP: true}
+	only443 := netlab.Home{NAT: netlab.EndpointIndependent, OnlyTCP443: true}
 	for _, tc := range []struct {
 		name  string
 		lab   netlab.Config
 		check func(alice, bob candidatePair) error
+		https uint16 // duet's HTTPS port; 0 is netlab's
 	}{
-		{"endpoint-independent NATs connect directly", netlab.Config{Homes: []netlab.Home{eim, eim}}, direct},
-		{"symmetric NATs need the relay over UDP", netlab.Config{Homes: []netlab.Home{symmetric, symmetric}}, relayOverUDP},
-		{"blocked UDP needs the relay over TCP", netlab.Config{Homes: []netlab.Home{noUDP, eim}}, relayOverTCP},
+		{"endpoint-independent NATs connect directly", netlab.Config{Homes: []netlab.Home{eim, eim}}, direct, 0},
+		{"symmetric NATs need the relay over UDP", netlab.Config{Homes: []netlab.Home{symmetric, symmetric}}, relayOverUDP, 0},
+		{"blocked UDP needs the relay over TCP", netlab.Config{Homes: []netlab.Home{noUDP, eim}}, relayOverTCP, 0},
 		// Media flowing, checked in every case, is the point here.
-		{"a lossy slow link keeps decoding", netlab.Config{Homes: []netlab.Home{lossy, eim}}, direct},
+		{"a lossy slow link keeps decoding", netlab.Config{Homes: []netlab.Home{lossy, eim}}, direct, 0},
 		{"IPv6-only homes connect directly", netlab.Config{IPv6: true, Homes: []netlab.Home{routed, routed}}, func(alice, bob candidatePair) error {
 			if err := direct(alice, bob); err != nil {
 				return err
@@ -132,13 +144,19 @@ func TestLabCallFindsItsPath(t *testing.T) {
 				}
 			}
 			return nil
-		}},
-		{"IPv6-only with UDP blocked needs the relay over TCP", netlab.Config{IPv6: true, Homes: []netlab.Home{{NAT: netlab.Routed, BlockUDP: true}, routed}}, relayOverTCP},
+		}, 0},
+		{"IPv6-only with UDP blocked needs the relay over TCP", netlab.Config{IPv6: true, Homes: []netlab.Home{{NAT: netlab.Routed, BlockUDP: true}, routed}}, relayOverTCP, 0},
+		// duet on 443 turns TURN over TLS on the HTTPS port on by itself (--turns-on-https auto).
+		{"only TCP 443 out needs the relay over TLS on the HTTPS port", netlab.Config{Homes: []netlab.Home{only443, eim}}, relayOverTLS, 443},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			lab := netlab.New(t, tc.lab)
-			duet := lab.StartDuet(t, duetBinary, "--turn-secret", "lab-secret", "--log-level", "debug")
+			args := []string{"--turn-secret", "lab-secret", "--log-level", "debug"}
+			if tc.https != 0 {
+				args = append(args, "--listen", netip.AddrPortFrom(lab.Public.Addr, tc.https).String())
+			}
+			duet := lab.StartDuet(t, duetBinary, args...)
 			url := duet.URL + "/room.html?room=lab"
 			alice := newPage(t, labBrowser(t, lab.Homes[0]), "alice")
 			alice.join(url)

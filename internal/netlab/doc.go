@@ -15,7 +15,7 @@
 // A Home's NAT kind decides its router's rules: EndpointIndependent keeps the source port for every
 // destination; Symmetric picks a new random port per destination (nft "masquerade random");
 // Routed translates nothing and the internet has a route to the home (IPv6 homes). Filtering is
-// stateful on every router: only replies to what went out come in; BlockUDP lets no UDP out. A Home with a Link gets, instead of a veth to its router, a
+// stateful on every router: only replies to what went out come in; BlockUDP lets no UDP out, OnlyTCP443 nothing but TCP to port 443. A Home with a Link gets, instead of a veth to its router, a
 // wire: two TUN devices joined by this process, which drops and delays packets (the kernel here
 // has no netem).
 //

@@ -39,7 +39,10 @@ type Home struct {
 	// BlockUDP drops every UDP packet the home sends out, as strict corporate firewalls do: only
 	// TCP (TURN over TCP) gets out.
 	BlockUDP bool
-	Link     Link // zero: a plain veth
+	// OnlyTCP443 lets nothing out but TCP to port 443, as the strictest guest and corporate
+	// networks do: only the web port, and TURN over TLS on it.
+	OnlyTCP443 bool
+	Link       Link // zero: a plain veth
 }
 
 // Config describes a lab: the homes, in order, and the one address family of every namespace.

@@ -79,6 +79,7 @@ func TestNATBehaviour(t *testing.T) {
 		{NAT: netlab.EndpointIndependent},
 		{NAT: netlab.Symmetric},
 		{NAT: netlab.EndpointIndependent, BlockUDP: true},
+		{NAT: netlab.EndpointIndependent, OnlyTCP443: true},
 	}})
 	e1, e2 := echo(t, l, 4000), echo(t, l, 4001)
 
@@ -136,6 +137,32 @@ func TestNATBehaviour(t *testing.T) {
 			return err
 		}); err != nil {
 			t.Errorf("TCP out of the UDP-blocked home: %v", err)
+		}
+	})
+	t.Run("only TCP 443 lets nothing else out", func(t *testing.T) {
+		c := udpSocket(t, l.Homes[3])
+		if got, err := mapped(c, e1, time.Second); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("a UDP probe got %v, %v; want no answer", got, err)
+		}
+		for _, port := range []uint16{443, 4003} {
+			var ln net.Listener
+			if err := l.Public.Run(func() (err error) {
+				ln, err = net.Listen("tcp", netip.AddrPortFrom(l.Public.Addr, port).String())
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			err := l.Homes[3].Run(func() error {
+				c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second)
+				if err == nil {
+					c.Close()
+				}
+				return err
+			})
+			if (err == nil) != (port == 443) {
+				t.Errorf("TCP to port %d: %v; want only 443 open", port, err)
+			}
 		}
 	})
 	t.Run("the internet cannot open a way in", func(t *testing.T) {

@@ -44,6 +44,11 @@ func ruleset(h Home, v6 bool) string {
 	if h.BlockUDP {
 		udp = `iifname "lan" meta l4proto udp drop`
 	}
+	if h.OnlyTCP443 {
+		udp += `
+		iifname "lan" oifname "wan" tcp dport 443 accept
+		iifname "lan" oifname "wan" drop`
+	}
 	return fmt.Sprintf(`table %s lab {
 	%s
 	chain forward {

@@ -22,6 +22,7 @@ func newMux(t *testing.T, timeout time.Duration) *Mux {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.NextProtos = []string{"h2", "http/1.1"} // as duet's web server offers them
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +78,7 @@ func TestRoutesByALPNAndFirstByte(t *testing.T) {
 		isTLS bool // handed over as the *tls.Conn itself
 	}{
 		{"ALPN stun.turn", []string{ALPN}, stunBinding, true, true},
+		{"ALPN http/1.1 and stun.turn (coturn's client)", []string{"http/1.1", ALPN}, stunBinding, true, true},
 		{"ALPN h2", []string{"h2", "http/1.1"}, []byte("PRI * HTTP/2.0\r\n"), false, true},
 		{"ALPN http/1.1", []string{"http/1.1"}, []byte("GET / HTTP/1.1\r\n"), false, true},
 		{"no ALPN, STUN", nil, stunBinding, true, false},

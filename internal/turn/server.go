@@ -29,6 +29,7 @@ type Server struct {
 	udp    net.PacketConn
 	tcp    net.Listener
 	tls    net.Listener // nil without TLSListen
+	ext    net.Listener // nil without TLSListener
 	ownIPs map[netip.Addr]struct{}
 	stats  counters
 
@@ -108,8 +109,10 @@ func New(c Config) (*Server, error) {
 			},
 		},
 	}
-	if s.tls != nil {
-		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{Listener: s.tls, RelayAddressGenerator: gen, PermissionHandler: perm})
+	for _, ln := range []net.Listener{s.tls, s.ext} {
+		if ln != nil {
+			sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{Listener: ln, RelayAddressGenerator: gen, PermissionHandler: perm})
+		}
 	}
 	p, err := turn.NewServer(sc)
 	if err != nil {
@@ -118,7 +121,7 @@ func New(c Config) (*Server, error) {
 	}
 	s.pion = p
 	udp, tcp := s.Addr()
-	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", s.TLSAddr(), "relay_ip", advertise,
+	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", s.TLSAddr(), "tls_shared", addrOf(s.ext), "relay_ip", advertise,
 		"relay_ports", fmt.Sprintf("%d-%d", c.RelayMinPort, c.RelayMaxPort))
 	return s, nil
 }
@@ -140,6 +143,9 @@ func (s *Server) listen() error {
 			return fmt.Errorf("turn: listen tls %s: %w", c.TLSListen, err)
 		}
 		s.tls = &guardedListener{Listener: ln, s: s, tls: c.TLSConfig.Clone()}
+	}
+	if c.TLSListener != nil {
+		s.ext = &guardedListener{Listener: c.TLSListener, s: s} // handshaken by its owner already
 	}
 	return nil
 }
@@ -173,7 +179,7 @@ func listenPair(addr string) (net.PacketConn, net.Listener, error) {
 }
 
 func (s *Server) closeListeners() {
-	for _, c := range []interface{ Close() error }{s.udp, s.tcp, s.tls} {
+	for _, c := range []interface{ Close() error }{s.udp, s.tcp, s.tls, s.ext} {
 		if c != nil {
 			_ = c.Close()
 		}
@@ -216,11 +222,13 @@ func (s *Server) Addr() (udp, tcp net.Addr) {
 }
 
 // TLSAddr returns the TURN-over-TLS listener address, or nil without TLSListen.
-func (s *Server) TLSAddr() net.Addr {
-	if s.tls == nil {
+func (s *Server) TLSAddr() net.Addr { return addrOf(s.tls) }
+
+func addrOf(ln net.Listener) net.Addr {
+	if ln == nil {
 		return nil
 	}
-	return s.tls.Addr()
+	return ln.Addr()
 }
 
 // Stats returns a snapshot of the counters.
