@@ -122,18 +122,16 @@ func TestLabCallFindsItsPath(t *testing.T) {
 	routed := netlab.Home{NAT: netlab.Routed}
 	symmetric := netlab.Home{NAT: netlab.Symmetric}
 	noUDP := netlab.Home{NAT: netlab.EndpointIndependent, BlockUDP: true}
-	only443 := netlab.Home{NAT: netlab.EndpointIndependent, OnlyTCP443: true}
 	for _, tc := range []struct {
 		name  string
 		lab   netlab.Config
 		check func(alice, bob candidatePair) error
-		https uint16 // duet's HTTPS port; 0 is netlab's
 	}{
-		{"endpoint-independent NATs connect directly", netlab.Config{Homes: []netlab.Home{eim, eim}}, direct, 0},
-		{"symmetric NATs need the relay over UDP", netlab.Config{Homes: []netlab.Home{symmetric, symmetric}}, relayOverUDP, 0},
-		{"blocked UDP needs the relay over TCP", netlab.Config{Homes: []netlab.Home{noUDP, eim}}, relayOverTCP, 0},
+		{"endpoint-independent NATs connect directly", netlab.Config{Homes: []netlab.Home{eim, eim}}, direct},
+		{"symmetric NATs need the relay over UDP", netlab.Config{Homes: []netlab.Home{symmetric, symmetric}}, relayOverUDP},
+		{"blocked UDP needs the relay over TCP", netlab.Config{Homes: []netlab.Home{noUDP, eim}}, relayOverTCP},
 		// Media flowing, checked in every case, is the point here.
-		{"a lossy slow link keeps decoding", netlab.Config{Homes: []netlab.Home{lossy, eim}}, direct, 0},
+		{"a lossy slow link keeps decoding", netlab.Config{Homes: []netlab.Home{lossy, eim}}, direct},
 		{"IPv6-only homes connect directly", netlab.Config{IPv6: true, Homes: []netlab.Home{routed, routed}}, func(alice, bob candidatePair) error {
 			if err := direct(alice, bob); err != nil {
 				return err
@@ -144,33 +142,74 @@ func TestLabCallFindsItsPath(t *testing.T) {
 				}
 			}
 			return nil
-		}, 0},
-		{"IPv6-only with UDP blocked needs the relay over TCP", netlab.Config{IPv6: true, Homes: []netlab.Home{{NAT: netlab.Routed, BlockUDP: true}, routed}}, relayOverTCP, 0},
-		// duet on 443 turns TURN over TLS on the HTTPS port on by itself (--turns-on-https auto).
-		{"only TCP 443 out needs the relay over TLS on the HTTPS port", netlab.Config{Homes: []netlab.Home{only443, eim}}, relayOverTLS, 443},
+		}},
+		{"IPv6-only with UDP blocked needs the relay over TCP", netlab.Config{IPv6: true, Homes: []netlab.Home{{NAT: netlab.Routed, BlockUDP: true}, routed}}, relayOverTCP},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			lab := netlab.New(t, tc.lab)
-			args := []string{"--turn-secret", "lab-secret", "--log-level", "debug"}
-			if tc.https != 0 {
-				args = append(args, "--listen", netip.AddrPortFrom(lab.Public.Addr, tc.https).String())
-			}
-			duet := lab.StartDuet(t, duetBinary, args...)
-			url := duet.URL + "/room.html?room=lab"
-			alice := newPage(t, labBrowser(t, lab.Homes[0]), "alice")
-			alice.join(url)
-			alice.waitState("joined")
-			bob := alice.joinedBy(labBrowser(t, lab.Homes[1]), "bob", url)
-			a, b := alice.selectedPair(), bob.selectedPair()
-			t.Logf("alice %+v: %v", tc.lab.Homes[0], a)
-			t.Logf("bob %+v: %v", tc.lab.Homes[1], b)
-			if err := tc.check(a, b); err != nil {
-				t.Error(err)
-			}
-			// Still decoding a while later, on the path chosen.
-			alice.waitMediaFlowing()
-			bob.waitMediaFlowing()
+			labCall(t, tc.lab, 0, "", tc.check)
+		})
+	}
+}
+
+// labCall builds the lab, runs duet in it (its HTTPS on port https, or netlab's with 0), joins a
+// page from each of the first two homes (query added to the room URL), checks their selected
+// candidate pairs and that media keeps flowing.
+func labCall(t *testing.T, cfg netlab.Config, https uint16, query string, check func(alice, bob candidatePair) error) {
+	t.Helper()
+	lab := netlab.New(t, cfg)
+	args := []string{"--turn-secret", "lab-secret", "--log-level", "debug"}
+	if https != 0 {
+		args = append(args, "--listen", netip.AddrPortFrom(lab.Public.Addr, https).String())
+	}
+	duet := lab.StartDuet(t, duetBinary, args...)
+	url := duet.URL + "/room.html?room=lab" + query
+	alice := newPage(t, labBrowser(t, lab.Homes[0]), "alice")
+	alice.join(url)
+	alice.waitState("joined")
+	bob := alice.joinedBy(labBrowser(t, lab.Homes[1]), "bob", url)
+	a, b := alice.selectedPair(), bob.selectedPair()
+	t.Logf("alice %+v: %v", cfg.Homes[0], a)
+	t.Logf("bob %+v: %v", cfg.Homes[1], b)
+	if err := check(a, b); err != nil {
+		t.Error(err)
+	}
+	// Still decoding a while later, on the path chosen.
+	alice.waitMediaFlowing()
+	bob.waitMediaFlowing()
+}
+
+// bothRelayed checks each side holds a relay candidate and talks to the other's.
+func bothRelayed(alice, bob candidatePair) error {
+	for _, p := range []candidatePair{alice, bob} {
+		if p.Local.Type != "relay" || p.Remote.Type != "relay" {
+			return fmt.Errorf("%v, want relay to relay", p)
+		}
+	}
+	return nil
+}
+
+// TestLabHardNetworks: the networks of issue #18 that only the relay gets through.
+func TestLabHardNetworks(t *testing.T) {
+	eim := netlab.Home{NAT: netlab.EndpointIndependent}
+	symmetric := netlab.Home{NAT: netlab.Symmetric}
+	for _, tc := range []struct {
+		name  string
+		lab   netlab.Config
+		https uint16 // duet's HTTPS port; 0 is netlab's
+		query string // added to the room URL
+		check func(alice, bob candidatePair) error
+	}{
+		// duet on 443 turns TURN over TLS on the HTTPS port on by itself (--turns-on-https auto).
+		{name: "only TCP 443 out needs the relay over TLS on the HTTPS port",
+			lab: netlab.Config{Homes: []netlab.Home{{NAT: netlab.EndpointIndependent, OnlyTCP443: true}, eim}}, https: 443, check: relayOverTLS},
+		// Each relay sends to the other's public address, which the cloud NAT does not hairpin.
+		{name: "both relayed behind a cloud's 1:1 NAT",
+			lab: netlab.Config{CloudNAT: true, Homes: []netlab.Home{symmetric, symmetric}}, query: "&relay=1", check: bothRelayed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			labCall(t, tc.lab, tc.https, tc.query, tc.check)
 		})
 	}
 }

@@ -19,6 +19,10 @@
 // wire: two TUN devices joined by this process, which drops and delays packets (the kernel here
 // has no netem).
 //
+// With Config.CloudNAT duet's namespace holds only a private address, 198.19.100.2, behind P-cloud at
+// 198.18.0.2, which maps that public address to it 1:1 both ways and, like the clouds' NAT, does not
+// hairpin: what duet sends to its own public address is lost.
+//
 // Nothing in the lab is linked to the machine's own namespace, so no packet can leave it: IPv4
 // addresses are only from 198.18.0.0/15 (the benchmarking range), IPv6 ones from 2001:db8::/32
 // (documentation), and the routers have no default route. A failed set-up and the end of the test

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -49,6 +50,9 @@ type Home struct {
 type Config struct {
 	Homes []Home
 	IPv6  bool // IPv6 only (2001:db8::/32); otherwise IPv4 only (198.18.0.0/15)
+	// CloudNAT puts duet behind a cloud's 1:1 NAT: its namespace holds only a private address, and
+	// a router translates the public one to it both ways, without hairpin (IPv4 only).
+	CloudNAT bool
 }
 
 // maxHomes keeps every home's numbers inside its /24s.
@@ -60,6 +64,9 @@ var ErrConfig = errors.New("netlab: invalid config")
 func (c Config) validate() error {
 	if len(c.Homes) == 0 || len(c.Homes) > maxHomes {
 		return fmt.Errorf("%w: %d homes, want 1 to %d", ErrConfig, len(c.Homes), maxHomes)
+	}
+	if c.CloudNAT && c.IPv6 {
+		return fmt.Errorf("%w: a cloud NAT is IPv4 only", ErrConfig)
 	}
 	for i, h := range c.Homes {
 		switch h.NAT {
@@ -76,14 +83,15 @@ func (c Config) validate() error {
 
 // Lab is a built lab.
 type Lab struct {
-	Public  Namespace   // where duet runs: the one address every home can reach
-	Homes   []Namespace // one per Config.Homes, each behind its router
-	Routers []Namespace // Routers[i] is Homes[i]'s, at its public (wan) address
-	Range   string      // every address of the lab, as a prefix; duet's relay must be allowed there
-	plan    plan
-	net     Namespace
-	all     []Namespace
-	wires   []*wire
+	Public   Namespace   // where duet runs, at its own address (private with Config.CloudNAT)
+	PublicIP netip.Addr  // the one address every home reaches duet at: Public.Addr, or the cloud NAT's
+	Homes    []Namespace // one per Config.Homes, each behind its router
+	Routers  []Namespace // Routers[i] is Homes[i]'s, at its public (wan) address
+	Range    string      // every address of the lab, as a prefix; duet's relay must be allowed there
+	plan     plan
+	net      Namespace
+	all      []Namespace
+	wires    []*wire
 }
 
 // New builds the lab, or fails the test; it is torn down when the test ends. It needs root.
@@ -140,9 +148,24 @@ func (l *Lab) build(cfg Config) error {
 	if l.Public, err = add("pub"); err != nil {
 		return err
 	}
-	l.Public.Addr = p.internet().Addr()
-	if err := l.plugIn(l.Public, "eth0", "pub"); err != nil {
-		return err
+	l.PublicIP = p.internet().Addr()
+	edge := l.Public // the namespace on the internet at PublicIP
+	if cfg.CloudNAT {
+		if edge, err = add("cloud"); err != nil {
+			return err
+		}
+		edge.Addr, l.Public.Addr = l.PublicIP, p.cloudPrivate().Addr()
+		if err := l.plugIn(edge, "wan", "pub"); err != nil {
+			return err
+		}
+		if err := l.cloudNAT(edge); err != nil {
+			return err
+		}
+	} else {
+		l.Public.Addr = l.PublicIP
+		if err := l.plugIn(l.Public, "eth0", "pub"); err != nil {
+			return err
+		}
 	}
 	for i, h := range cfg.Homes {
 		r, err := add(fmt.Sprintf("rtr%d", i+1))
@@ -173,7 +196,7 @@ func (l *Lab) build(cfg Config) error {
 		if h.NAT != Routed {
 			continue
 		}
-		for _, n := range append([]Namespace{l.Public}, l.Routers...) {
+		for _, n := range append([]Namespace{edge}, l.Routers...) {
 			if n == l.Routers[i] {
 				continue
 			}
@@ -183,6 +206,25 @@ func (l *Lab) build(cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// cloudNAT joins duet's namespace to r, the cloud's router on the internet, which maps the public
+// address to duet's private one 1:1 both ways.
+func (l *Lab) cloudNAT(r Namespace) error {
+	p := l.plan
+	if err := ip("-n", l.Public.Name, "link", "add", "eth0", "type", "veth", "peer", "name", "lan", "netns", r.Name); err != nil {
+		return err
+	}
+	if err := l.up(l.Public, "eth0", p.cloudPrivate().Bits(), l.Public.Addr); err != nil {
+		return err
+	}
+	if err := l.up(r, "lan", p.cloudLAN().Bits(), p.cloudLAN().Addr()); err != nil {
+		return err
+	}
+	if err := ip("-n", l.Public.Name, "route", "add", "default", "via", p.cloudLAN().Addr().String()); err != nil {
+		return err
+	}
+	return cloudRouter(r, l.PublicIP, l.Public.Addr)
 }
 
 // plugIn connects n to the internet bridge through a veth named dev in n and port on the bridge.

@@ -308,3 +308,26 @@ func TestTeardownRemovesEveryNamespace(t *testing.T) {
 		}
 	}
 }
+
+func TestCloudNAT(t *testing.T) {
+	l := netlab.New(t, netlab.Config{CloudNAT: true, Homes: []netlab.Home{{NAT: netlab.EndpointIndependent}}})
+	if l.Public.Addr == l.PublicIP || !l.Public.Addr.IsValid() {
+		t.Fatalf("duet's namespace at %v, public address %v: want a private address apart", l.Public.Addr, l.PublicIP)
+	}
+	local := echo(t, l, 4000)
+	public := netip.AddrPortFrom(l.PublicIP, local.Port())
+	// Homes reach duet at the public address; its answers leave from there too.
+	c := udpSocket(t, l.Homes[0])
+	seen, err := mapped(c, public, 5*time.Second)
+	if err != nil {
+		t.Fatalf("the echo behind the cloud NAT, at %v: %v", public, err)
+	}
+	if seen.Addr() != l.Routers[0].Addr {
+		t.Errorf("duet saw the home as %v, want its router %v", seen, l.Routers[0].Addr)
+	}
+	// No hairpin: what duet sends to its own public address never comes back.
+	self := udpSocket(t, l.Public)
+	if got, err := mapped(self, public, time.Second); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("duet reached itself through its public address (seen as %v, %v); the cloud NAT must not hairpin", got, err)
+	}
+}

@@ -337,3 +337,64 @@ func TestSTUNBinding(t *testing.T) {
 		}
 	}
 }
+
+// TestRelayBetweenClientsBehindCloudNAT: the advertised relay address is not on the host (a
+// cloud's 1:1 NAT, which does not hairpin), so packets between two allocations never leave the
+// host: they arrive from the sender's public relay address, under the receiver's permissions, and
+// those to a relay port without an allocation are dropped.
+func TestRelayBetweenClientsBehindCloudNAT(t *testing.T) {
+	for _, network := range []string{"udp", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.PublicIP = netip.MustParseAddr("203.0.113.7") // TEST-NET-3: on no interface here
+			cfg.AllowPeers = append(cfg.AllowPeers, netip.MustParsePrefix("203.0.113.0/24"))
+			s := startServer(t, cfg)
+			relays := make([]net.PacketConn, 3)
+			clients := make([]*turn.Client, 3)
+			for i := range relays {
+				u, p := creds(fmt.Sprint("nat", i))
+				clients[i] = newClient(t, s, network, u, p)
+				r, err := clients[i].Allocate()
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { r.Close() })
+				if got := r.LocalAddr().(*net.UDPAddr).AddrPort().Addr(); got != cfg.PublicIP {
+					t.Fatalf("relayed address %v, want the public IP", r.LocalAddr())
+				}
+				relays[i] = r
+			}
+			for i, j := range []int{1, 0} {
+				if err := clients[i].CreatePermission(relays[j].LocalAddr()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stream(t, 'a', relays[0], relays[1])
+			stream(t, 'b', relays[1], relays[0])
+
+			// Without a permission for the sender, the third allocation hears nothing.
+			before := s.Stats().PacketsFromPeers
+			if _, err := relays[0].WriteTo([]byte("no permission"), relays[2].LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the packet to reach the third relay socket", func() bool { return s.Stats().PacketsFromPeers > before })
+			_ = relays[2].SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			if n, from, err := relays[2].ReadFrom(make([]byte, 100)); err == nil {
+				t.Errorf("the third allocation got %d bytes from %v without a permission", n, from)
+			}
+
+			// A relay port nobody holds: dropped, and counted as sent to the server itself.
+			gone := relays[2].LocalAddr()
+			relays[2].Close()
+			waitFor(t, "the third allocation gone", func() bool { return s.Stats().AllocationsActive == 2 })
+			if err := clients[0].CreatePermission(gone); err != nil {
+				t.Fatal(err)
+			}
+			dropped := s.Stats().DroppedToServer
+			if _, err := relays[0].WriteTo([]byte("nobody"), gone); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the packet to a free relay port dropped", func() bool { return s.Stats().DroppedToServer == dropped+1 })
+		})
+	}
+}
