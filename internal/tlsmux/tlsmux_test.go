@@ -3,10 +3,13 @@ package tlsmux
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -179,5 +182,49 @@ func TestHTTP2OnTheWebSide(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(body) != "HTTP/2.0" {
 		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+}
+
+// failingListener fails its first n accepts as a process out of file descriptors does.
+type failingListener struct {
+	net.Listener
+	mu sync.Mutex
+	n  int
+}
+
+func (l *failingListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	fail := l.n > 0
+	l.n--
+	l.mu.Unlock()
+	if fail {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	}
+	return l.Listener.Accept()
+}
+
+// TestAcceptErrorsRetried: EMFILE is no timeout, yet the mux must keep serving both sides after it.
+func TestAcceptErrorsRetried(t *testing.T) {
+	cfg, _, err := certs.Load("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(&failingListener{Listener: ln, n: 3}, Config{TLS: cfg, Logger: slog.New(slog.DiscardHandler)})
+	done := make(chan error, 1)
+	go func() { done <- m.Serve() }()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(),
+		&tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatalf("no handshake after accept errors: %v", err) // the mux stopped serving
+	}
+	defer c.Close()
+	accept(t, m.Web())
+	m.Close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Serve after Close: %v, want a net.ErrClosed", err)
 	}
 }
