@@ -89,6 +89,7 @@ type Lab struct {
 	Routers  []Namespace // Routers[i] is Homes[i]'s, at its public (wan) address
 	Range    string      // every address of the lab, as a prefix; duet's relay must be allowed there
 	plan     plan
+	homes    []Home
 	net      Namespace
 	all      []Namespace
 	wires    []*wire
@@ -108,7 +109,7 @@ func New(t testing.TB, cfg Config) *Lab {
 			t.Fatalf("netlab: %s is missing: apt-get install iproute2 nftables (`make test` installs them through scripts/test-deps.sh)", tool)
 		}
 	}
-	l := &Lab{plan: plan{v6: cfg.IPv6}}
+	l := &Lab{plan: plan{v6: cfg.IPv6}, homes: cfg.Homes}
 	l.Range = l.plan.all().String()
 	t.Cleanup(func() {
 		if err := l.close(); err != nil {
@@ -225,6 +226,32 @@ func (l *Lab) cloudNAT(r Namespace) error {
 		return err
 	}
 	return cloudRouter(r, l.PublicIP, l.Public.Addr)
+}
+
+// Renumber gives home i's router another public address, as a provider does when the line
+// reconnects: the NAT's mappings go with the old address (the kernel forgets masqueraded flows of
+// an address that goes away), so every flow of the home must find its way again. A home that is
+// not behind NAT cannot be renumbered this way.
+func (l *Lab) Renumber(t testing.TB, i int) netip.Addr {
+	t.Helper()
+	if i < 0 || i >= len(l.Routers) || l.homes[i].NAT == Routed {
+		t.Fatalf("netlab: home %d cannot be renumbered", i+1)
+	}
+	r := &l.Routers[i]
+	old, next := r.Addr, l.plan.renumbered(i).Addr()
+	if old == next {
+		next = l.plan.routerWAN(i).Addr()
+	}
+	bits := l.plan.internet().Bits()
+	// Old first: the new one would be a secondary address, which goes with the primary.
+	if err := ip("-n", r.Name, "addr", "del", fmt.Sprintf("%s/%d", old, bits), "dev", "wan"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ip("-n", r.Name, "addr", "add", fmt.Sprintf("%s/%d", next, bits), "dev", "wan"); err != nil {
+		t.Fatal(err)
+	}
+	r.Addr = next
+	return next
 }
 
 // plugIn connects n to the internet bridge through a veth named dev in n and port on the bridge.

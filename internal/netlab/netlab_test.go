@@ -331,3 +331,29 @@ func TestCloudNAT(t *testing.T) {
 		t.Errorf("duet reached itself through its public address (seen as %v, %v); the cloud NAT must not hairpin", got, err)
 	}
 }
+
+func TestRenumber(t *testing.T) {
+	l := netlab.New(t, netlab.Config{Homes: []netlab.Home{{NAT: netlab.EndpointIndependent}, {NAT: netlab.Symmetric}}})
+	e := echo(t, l, 4000)
+	c := udpSocket(t, l.Homes[0])
+	before, err := mapped(c, e, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := l.Routers[0].Addr
+	second := l.Renumber(t, 0)
+	if second == first || l.Routers[0].Addr != second || before.Addr() != first {
+		t.Fatalf("renumbered from %v (seen as %v) to %v, router now %v", first, before, second, l.Routers[0].Addr)
+	}
+	// The same socket's flow leaves from the new address; the other home is untouched.
+	after, err := mapped(c, e, 5*time.Second)
+	if err != nil || after.Addr() != second {
+		t.Errorf("after renumbering seen as %v (%v), want %v", after, err, second)
+	}
+	if other, err := mapped(udpSocket(t, l.Homes[1]), e, 5*time.Second); err != nil || other.Addr() != l.Routers[1].Addr {
+		t.Errorf("the other home seen as %v (%v), want %v", other, err, l.Routers[1].Addr)
+	}
+	if back := l.Renumber(t, 0); back != first {
+		t.Errorf("renumbered again to %v, want the first address %v back", back, first)
+	}
+}

@@ -40,6 +40,9 @@ func (p plan) routerWAN(i int) netip.Prefix { return p.prefix(0, 0x11+i) }
 func (p plan) routerLAN(i int) netip.Prefix { return p.prefix(1+i, 1) }
 func (p plan) home(i int) netip.Prefix      { return p.prefix(1+i, 2) }
 
+// renumbered is router i's second public address (Lab.Renumber): .4N, apart from every first one.
+func (p plan) renumbered(i int) netip.Prefix { return p.prefix(0, 0x41+i) }
+
 // A cloud's private network, behind its 1:1 NAT: 198.19.100.0/24, router .1, duet .2.
 func (p plan) cloudLAN() netip.Prefix     { return p.prefix(100, 1) }
 func (p plan) cloudPrivate() netip.Prefix { return p.prefix(100, 2) }
