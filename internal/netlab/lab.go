@@ -228,6 +228,27 @@ func (l *Lab) cloudNAT(r Namespace) error {
 	return cloudRouter(r, l.PublicIP, l.Public.Addr)
 }
 
+// Refilter changes home i's firewall switches (BlockUDP, OnlyTCP443) mid-test, as a user moving
+// to another network would see: flows already let through stay, new ones meet the new rules.
+// Its NAT and link stay as built.
+func (l *Lab) Refilter(t testing.TB, i int, blockUDP, onlyTCP443 bool) {
+	t.Helper()
+	if i < 0 || i >= len(l.Routers) {
+		t.Fatalf("netlab: no home %d", i+1)
+	}
+	h := l.homes[i]
+	h.BlockUDP, h.OnlyTCP443 = blockUDP, onlyTCP443
+	family := "ip"
+	if l.plan.v6 {
+		family = "ip6"
+	}
+	// One nft transaction: the old table goes and the new one comes at once.
+	if err := run(l.Routers[i].Command("nft", "-f", "-"), "delete table "+family+" lab\n"+ruleset(h, l.plan.v6)); err != nil {
+		t.Fatal(err)
+	}
+	l.homes[i] = h
+}
+
 // Renumber gives home i's router another public address, as a provider does when the line
 // reconnects: the NAT's mappings go with the old address (the kernel forgets masqueraded flows of
 // an address that goes away), so every flow of the home must find its way again. A home that is

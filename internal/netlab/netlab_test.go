@@ -357,3 +357,20 @@ func TestRenumber(t *testing.T) {
 		t.Errorf("renumbered again to %v, want the first address %v back", back, first)
 	}
 }
+
+func TestRefilter(t *testing.T) {
+	l := netlab.New(t, netlab.Config{Homes: []netlab.Home{{NAT: netlab.EndpointIndependent}}})
+	e := echo(t, l, 4000)
+	c := udpSocket(t, l.Homes[0])
+	if _, err := mapped(c, e, 5*time.Second); err != nil {
+		t.Fatalf("open home: %v", err)
+	}
+	l.Refilter(t, 0, true, false)
+	if got, err := mapped(udpSocket(t, l.Homes[0]), e, time.Second); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("UDP blocked, a new flow got %v, %v; want no answer", got, err)
+	}
+	l.Refilter(t, 0, false, false)
+	if _, err := mapped(udpSocket(t, l.Homes[0]), e, 5*time.Second); err != nil {
+		t.Errorf("UDP open again: %v", err)
+	}
+}
