@@ -144,7 +144,7 @@ func (s *Server) screen(c *socket.Socket, ip string) socket.SocketMiddleware {
 func (s *Server) join(c *socket.Socket, args []any) {
 	name, r := roomArg("join", args)
 	if r == nil {
-		switch err := s.hub.Join(name, room.Member(c.Id())); {
+		switch err := s.hub.Join(name, room.Member(c.Id()), ""); {
 		case errors.Is(err, room.ErrInOtherRoom):
 			r = refuse("join", "in_other_room", "leave your current room before joining %q", name)
 		case errors.Is(err, room.ErrAlreadyJoined):
