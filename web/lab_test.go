@@ -213,3 +213,28 @@ func TestLabHardNetworks(t *testing.T) {
 		})
 	}
 }
+
+// TestLabResumeAfterRenumber: one home's public address changes mid-call (its provider reconnects
+// the line): its page's socket and media flows die with the NAT's mappings. The page re-joins, takes
+// its own seat back although the server has not yet noticed the dead socket, and the call comes back
+// on both sides without a click, over the new address.
+func TestLabResumeAfterRenumber(t *testing.T) {
+	t.Parallel()
+	eim := netlab.Home{NAT: netlab.EndpointIndependent}
+	lab := netlab.New(t, netlab.Config{Homes: []netlab.Home{eim, eim}})
+	duet := lab.StartDuet(t, duetBinary, "--turn-secret", "lab-secret", "--log-level", "debug")
+	url := duet.URL + "/room.html?room=lab"
+	alice := newPage(t, labBrowser(t, lab.Homes[0]), "alice")
+	alice.join(url)
+	alice.waitState("joined")
+	bob := alice.joinedBy(labBrowser(t, lab.Homes[1]), "bob", url)
+	t.Logf("before: alice %v", alice.selectedPair())
+
+	moved := lab.Renumber(t, 0)
+	alice.waitFor("the call to leave the old address", fmt.Sprintf(`(%s).then((p) => p && p.local.address.startsWith(%q))`, pairJS, moved.String()+":"))
+	for _, p := range []*tab{alice, bob} {
+		p.waitState("joined_conn")
+		p.waitMediaFlowing()
+	}
+	t.Logf("after: alice %v, bob %v", alice.selectedPair(), bob.selectedPair())
+}

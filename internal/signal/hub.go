@@ -53,14 +53,14 @@ func KeyOwner(key string) (room.Member, bool) {
 type Kind uint8
 
 const (
-	Joined  Kind = iota + 1 // Member joined Room; Peer was already there ("" if none)
-	Full                    // Member was refused: Room holds two
-	Left                    // Member left Room; Peer stays
-	Gone                    // Member disconnected from Room; Peer stays
-	Relayed                 // Member sent Data to Peer in Room
-	Evicted                 // the store lost Member's seat in Room (its data was lost and the room filled)
-	Resumed                 // Member took its own seat back in Room, where Peer is ("" if none)
-	Replaced                // Member's seat in Room went to its owner's new socket: close Member
+	Joined   Kind = iota + 1 // Member joined Room; Peer was already there ("" if none)
+	Full                     // Member was refused: Room holds two
+	Left                     // Member left Room; Peer stays
+	Gone                     // Member disconnected from Room; Peer stays
+	Relayed                  // Member sent Data to Peer in Room
+	Evicted                  // the store lost Member's seat in Room (its data was lost and the room filled)
+	Resumed                  // Member took its own seat back in Room, where Peer is ("" if none)
+	Replaced                 // Member's seat in Room went to its owner's new socket: close Member
 )
 
 // Outcome is one change of the room table, with the members it concerns.
