@@ -89,7 +89,7 @@ func profileSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
 
 // microSuite runs the go test micro-benchmarks of the hot paths.
 func microSuite(ctx context.Context, e *env) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "1", "./internal/signal", "./internal/turn")
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "1", "./internal/sio", "./internal/signal", "./internal/turn")
 	cmd.Dir = e.root
 	out, err := cmd.CombinedOutput()
 	var lines []string
@@ -98,7 +98,7 @@ func microSuite(ctx context.Context, e *env) (string, error) {
 			lines = append(lines, l)
 		}
 	}
-	s := "## 5. Micro-benchmarks (`go test -run '^$' -bench . -benchmem ./internal/signal ./internal/turn`)\n\n```\n" + strings.Join(lines, "\n") + "\n```\n"
+	s := "## 5. Micro-benchmarks (`go test -run '^$' -bench . -benchmem ./internal/sio ./internal/signal ./internal/turn`)\n\n```\n" + strings.Join(lines, "\n") + "\n```\n"
 	if err != nil {
 		return s, fmt.Errorf("go test -bench: %v\n%s", err, tail(string(out), 20))
 	}

@@ -30,12 +30,13 @@ func from(ip string) *net.Dialer {
 	return &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 3 * time.Second}
 }
 
-// httpFrom is an HTTPS client (self-signed certificate accepted) whose requests leave from ip.
+// httpFrom is an HTTPS client (self-signed certificate accepted) whose requests leave from ip; its
+// timeout leaves room for a long poll.
 func httpFrom(ip string) *http.Client {
 	return &http.Client{
 		// No keep-alive: the connection is gone from the server's file descriptors after each request.
 		Transport: &http.Transport{DialContext: from(ip).DialContext, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, DisableKeepAlives: true},
-		Timeout:   5 * time.Second,
+		Timeout:   15 * time.Second,
 	}
 }
 

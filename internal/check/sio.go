@@ -8,19 +8,16 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
-	"sync"
-	"time"
 
-	"github.com/gorilla/websocket"
+	"duet/internal/sio"
 )
 
-// A minimal Socket.IO v4 client (Engine.IO 4 over the websocket transport, where socket.io-client 4
-// ends up after its upgrade). The zishang520 Go client hangs on a few percent of connects (its
-// Manager subscribes to the engine's "open" after the websocket has already opened), which a
-// diagnostic tool cannot afford; this one also puts exactly the bytes we choose on the wire.
+// The Socket.IO peers of the signaling step and the call: sio's client (Engine.IO 4 over the
+// websocket transport, where socket.io-client 4 ends up after its upgrade), which puts exactly the
+// bytes we choose on the wire and decodes with the server's own codec.
 
-// event is a Socket.IO event as the server sent it, arguments still raw JSON.
+// event is a Socket.IO event as the server sent it, arguments still raw JSON; a lost connection
+// arrives as the event "disconnect" with the reason.
 type event struct {
 	name string
 	args []json.RawMessage
@@ -29,52 +26,50 @@ type event struct {
 // peer is one Socket.IO connection to the main namespace, as a call page has.
 type peer struct {
 	name   string
-	sid    string // the Socket.IO socket id the server reports in room events
-	ws     *websocket.Conn
+	c      *sio.Client
 	events chan event
-	mu     sync.Mutex // gorilla allows one writer at a time
 	done   chan struct{}
-}
-
-// engineOpen is Engine.IO's open packet.
-type engineOpen struct {
-	SID          string `json:"sid"`
-	PingInterval int    `json:"pingInterval"`
-	PingTimeout  int    `json:"pingTimeout"`
 }
 
 // connect opens a Socket.IO v4 connection: the Engine.IO handshake, then CONNECT to namespace "/".
 func (r *run) connect(ctx context.Context, name string) (*peer, error) {
-	d := websocket.Dialer{
-		NetDialContext:  func(ctx context.Context, _, _ string) (net.Conn, error) { return r.dialTCP(ctx, r.o.port) },
-		TLSClientConfig: &tls.Config{ServerName: r.o.host, InsecureSkipVerify: r.o.insecure},
-	}
-	u := "wss://" + net.JoinHostPort(r.o.host, r.o.port) + "/socket.io/?EIO=4&transport=websocket"
-	ws, resp, err := d.DialContext(ctx, u, nil)
+	c, err := sio.Dial(ctx, sio.DialConfig{
+		Host: net.JoinHostPort(r.o.host, r.o.port),
+		TLS:  &tls.Config{ServerName: r.o.host, InsecureSkipVerify: r.o.insecure},
+		Dial: func(ctx context.Context) (net.Conn, error) { return r.dialTCP(ctx, r.o.port) },
+	})
 	if err != nil {
-		return nil, upgradeProblem(name, err, resp)
+		return nil, connectProblem(name, err)
 	}
-	p := &peer{name: name, ws: ws, events: make(chan event, 256), done: make(chan struct{})}
-	if err := p.handshake(ctx); err != nil {
-		_ = ws.Close()
-		return nil, err
-	}
-	go p.read()
+	p := &peer{name: name, c: c, events: make(chan event, 256), done: make(chan struct{})}
+	go p.forward()
 	return p, nil
 }
 
-// upgradeProblem explains a websocket upgrade the server or a proxy in front refused.
-func upgradeProblem(name string, err error, resp *http.Response) error {
+// connectProblem explains why a peer could not connect.
+func connectProblem(name string, err error) error {
 	var p *problem
-	if errors.As(err, &p) {
+	var status *sio.StatusError
+	switch {
+	case errors.As(err, &p):
 		return p
+	case errors.As(err, &status):
+		return upgradeProblem(name, status.Status)
+	case errors.Is(err, sio.ErrConnectRefused):
+		return fail("the server refused the "+name+"'s Socket.IO CONNECT: "+err.Error(),
+			"a connection middleware (per-IP limits) refused it", "raise --conn-rate / --max-conn-per-ip")
+	case errors.Is(err, sio.ErrNotSocketIO):
+		return fail("the "+name+"'s Socket.IO handshake failed: "+err.Error(),
+			"/socket.io/ answers but not as a Socket.IO v4 server (EIO=4)", "point /socket.io/ at duet")
 	}
-	if resp == nil {
-		return fail("the "+name+"'s websocket to /socket.io/ failed: "+err.Error(), "the connection broke during the upgrade",
-			"check the reverse proxy in front of duet")
-	}
-	detail := fmt.Sprintf("the websocket upgrade of /socket.io/ answered %s", resp.Status)
-	switch resp.StatusCode {
+	return fail("the "+name+"'s websocket to /socket.io/ failed: "+err.Error(), "the connection broke during the upgrade",
+		"check the reverse proxy in front of duet")
+}
+
+// upgradeProblem explains a websocket upgrade the server or a proxy in front refused.
+func upgradeProblem(name string, status int) error {
+	detail := fmt.Sprintf("the websocket upgrade of /socket.io/ answered %d %s", status, http.StatusText(status))
+	switch status {
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
 		return fail(detail, "duet's per-IP connection limit refused this machine", "wait, or raise --conn-rate / --max-conn-per-ip")
 	case http.StatusForbidden:
@@ -88,83 +83,13 @@ func upgradeProblem(name string, err error, resp *http.Response) error {
 	return fail(detail, "the server refused the websocket", "read duet's log")
 }
 
-// handshake reads Engine.IO's open packet, sends CONNECT and waits for the socket id.
-func (p *peer) handshake(ctx context.Context) error {
-	if dl, ok := ctx.Deadline(); ok {
-		_ = p.ws.SetReadDeadline(dl)
-	}
-	defer func() { _ = p.ws.SetReadDeadline(time.Time{}) }()
-	bad := func(what string) error {
-		return fail("the "+p.name+"'s Socket.IO handshake failed: "+what,
-			"/socket.io/ answers but not as a Socket.IO v4 server (EIO=4)", "point /socket.io/ at duet")
-	}
-	msg, err := p.readText()
-	if err != nil {
-		return bad(err.Error())
-	}
-	var open engineOpen
-	if body, ok := strings.CutPrefix(msg, "0"); !ok || json.Unmarshal([]byte(body), &open) != nil || open.SID == "" {
-		return bad(fmt.Sprintf("got %q instead of the open packet", msg))
-	}
-	if err := p.write("40"); err != nil {
-		return bad(err.Error())
-	}
-	for {
-		msg, err := p.readText()
-		if err != nil {
-			return bad(err.Error())
-		}
-		switch {
-		case msg == "2": // a ping before CONNECT is answered; engine.io would drop us otherwise
-			_ = p.write("3")
-		case strings.HasPrefix(msg, "40"):
-			var c struct {
-				SID string `json:"sid"`
-			}
-			if json.Unmarshal([]byte(msg[2:]), &c) != nil || c.SID == "" {
-				return bad(fmt.Sprintf("CONNECT answered %q", msg))
-			}
-			p.sid = c.SID
-			return nil
-		case strings.HasPrefix(msg, "44"):
-			return fail("the server refused the "+p.name+"'s Socket.IO CONNECT: "+msg[2:],
-				"a connection middleware (per-IP limits) refused it", "raise --conn-rate / --max-conn-per-ip")
-		}
-	}
-}
-
-func (p *peer) readText() (string, error) {
-	for {
-		mt, b, err := p.ws.ReadMessage()
-		if err != nil {
-			return "", err
-		}
-		if mt == websocket.TextMessage {
-			return string(b), nil
-		}
-	}
-}
-
-// read answers pings and turns EVENT frames into events until the connection ends.
-func (p *peer) read() {
+// forward hands the client's events to the steps, then the disconnect.
+func (p *peer) forward() {
 	defer close(p.done)
-	for {
-		msg, err := p.readText()
-		if err != nil {
-			p.push(event{name: "disconnect", args: []json.RawMessage{quote(err.Error())}})
-			return
-		}
-		switch {
-		case msg == "2":
-			_ = p.write("3")
-		case msg == "1" || msg == "41":
-			p.push(event{name: "disconnect", args: []json.RawMessage{quote("server closed the socket")}})
-		case strings.HasPrefix(msg, "4"):
-			if e, ok := parseEvent(msg[1:]); ok {
-				p.push(e)
-			}
-		}
+	for e := range p.c.Events() {
+		p.push(event{name: e.Name, args: e.Args})
 	}
+	p.push(event{name: "disconnect", args: []json.RawMessage{quote(p.c.Err().Error())}})
 }
 
 func quote(s string) json.RawMessage {
@@ -179,60 +104,23 @@ func (p *peer) push(e event) {
 	}
 }
 
-func (p *peer) write(msg string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	_ = p.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	return p.ws.WriteMessage(websocket.TextMessage, []byte(msg))
-}
-
 // emit sends a Socket.IO EVENT; rawJSON arguments go on the wire verbatim.
 func (p *peer) emit(name string, args ...any) {
-	var b strings.Builder
-	b.WriteString("42[")
-	b.Write(quote(name))
-	for _, a := range args {
-		b.WriteByte(',')
+	for i, a := range args {
 		if raw, ok := a.(rawJSON); ok {
-			b.Write(raw.b)
-			continue
+			args[i] = json.RawMessage(raw.b)
 		}
-		j, _ := json.Marshal(a)
-		b.Write(j)
 	}
-	b.WriteByte(']')
-	_ = p.write(b.String())
+	_ = p.c.Emit(name, args...)
 }
 
-func (p *peer) id() string { return p.sid }
+func (p *peer) id() string { return p.c.ID() }
 
 // close disconnects from the namespace, then closes the websocket, as socket.disconnect() does.
 func (p *peer) close() {
-	_ = p.write("41")
-	p.mu.Lock()
-	_ = p.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
-	p.mu.Unlock()
-	_ = p.ws.Close()
+	p.c.Close()
 	<-p.done
 }
 
 // rawJSON is a payload sent byte for byte as written.
 type rawJSON struct{ b []byte }
-
-// parseEvent reads a Socket.IO EVENT packet of the main namespace: `2[ack id]["name",args…]`.
-func parseEvent(packet string) (event, bool) {
-	rest, ok := strings.CutPrefix(packet, "2")
-	if !ok || strings.HasPrefix(rest, "/") {
-		return event{}, false
-	}
-	rest = strings.TrimLeft(rest, "0123456789")
-	var parts []json.RawMessage
-	if json.Unmarshal([]byte(rest), &parts) != nil || len(parts) == 0 {
-		return event{}, false
-	}
-	var name string
-	if json.Unmarshal(parts[0], &name) != nil {
-		return event{}, false
-	}
-	return event{name: name, args: parts[1:]}, true
-}

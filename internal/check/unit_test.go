@@ -164,35 +164,6 @@ func TestJudgeRelay(t *testing.T) {
 	}
 }
 
-func TestParseEvent(t *testing.T) {
-	tests := []struct {
-		frame string
-		name  string
-		args  []string
-		ok    bool
-	}{
-		{`2["joined","r","abc"]`, "joined", []string{`"r"`, `"abc"`}, true},
-		{`2["message","r",{"b":1, "a":1.50}]`, "message", []string{`"r"`, `{"b":1, "a":1.50}`}, true},
-		{`212["bye","r","x"]`, "bye", []string{`"r"`, `"x"`}, true},
-		{`2/admin,["joined","r"]`, "", nil, false},
-		{`0{"sid":"x"}`, "", nil, false},
-		{`2[]`, "", nil, false},
-		{`2[1,2]`, "", nil, false},
-	}
-	for _, tt := range tests {
-		e, ok := parseEvent(tt.frame)
-		if ok != tt.ok || e.name != tt.name || len(e.args) != len(tt.args) {
-			t.Errorf("%s: %v %+v", tt.frame, ok, e)
-			continue
-		}
-		for i, a := range tt.args {
-			if string(e.args[i]) != a {
-				t.Errorf("%s: arg %d = %s, want %s", tt.frame, i, e.args[i], a)
-			}
-		}
-	}
-}
-
 func TestLine(t *testing.T) {
 	tests := []struct {
 		step Step

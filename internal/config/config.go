@@ -18,6 +18,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"duet/internal/signal"
 	"duet/internal/turn"
 	"duet/internal/web"
 )
@@ -40,6 +41,7 @@ type Config struct {
 	ConnRate        float64
 	EventRate       float64
 	MaxConnPerIP    int
+	MaxConns        int
 	RedisURL        string
 	PprofListen     string
 	ICERate         float64
@@ -100,13 +102,14 @@ func flags(c *Config) *flag.FlagSet {
 	fs.StringVar(&c.HTTPListen, "http-listen", "", `plain HTTP address for the ACME challenge and the redirect to HTTPS (":80" when --domain is set)`)
 	fs.StringVar(&c.ACMEDirectory, "acme-directory", "", "ACME directory URL (default: Let's Encrypt)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long a stop waits for requests in flight")
-	fs.Func("allowed-origin", `page origin allowed to connect to Socket.IO besides the server's own, e.g. https://app.example.org (repeatable; "*" for any)`, func(s string) error {
+	fs.Func("allowed-origin", `page origin allowed to connect to Socket.IO, e.g. https://app.example.org (repeatable; "*" for any); the server's own origin, as the Host header names it, is always allowed`, func(s string) error {
 		c.AllowedOrigins = append(c.AllowedOrigins, s)
 		return nil
 	})
 	fs.Float64Var(&c.ConnRate, "conn-rate", 2, "new Socket.IO connections per second per IP (bursts of ten seconds' worth)")
 	fs.Float64Var(&c.EventRate, "event-rate", 50, "Socket.IO events per second per IP (bursts of ten seconds' worth)")
-	fs.IntVar(&c.MaxConnPerIP, "max-conn-per-ip", 50, "Socket.IO connections open at once per IP")
+	fs.IntVar(&c.MaxConnPerIP, "max-conn-per-ip", 50, "Socket.IO connections open at once per IP (per /64 for IPv6)")
+	fs.IntVar(&c.MaxConns, "max-conns", signal.DefaultMaxConns, "Socket.IO connections open at once, all addresses together")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; never expose it")
 	fs.Float64Var(&c.ICERate, "ice-rate", web.DefaultICERate, "/api/ice-servers requests per second per IP (bursts of ten seconds' worth); over it: 429")
 	fs.StringVar(&c.MetricsToken, "metrics-token", "", "serve /metrics on the HTTPS port to requests with 'Authorization: Bearer TOKEN' (without it: to loopback clients only)")
@@ -309,8 +312,8 @@ func (c Config) validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
 	}
-	if c.ConnRate <= 0 || c.EventRate <= 0 || c.MaxConnPerIP < 1 {
-		errs = append(errs, errors.New("--conn-rate, --event-rate and --max-conn-per-ip must be positive"))
+	if c.ConnRate <= 0 || c.EventRate <= 0 || c.MaxConnPerIP < 1 || c.MaxConns < 1 {
+		errs = append(errs, errors.New("--conn-rate, --event-rate, --max-conn-per-ip and --max-conns must be positive"))
 	}
 	if c.TURNMaxAllocations < 1 || c.TURNMaxAllocPerIP < 1 || c.TURNMaxAllocTotal < 1 || c.TURNMaxTCPPerIP < 1 || c.TURNMaxTCPTotal < 1 {
 		errs = append(errs, errors.New("--turn-max-allocations, --turn-max-allocations-per-ip, --turn-max-allocations-total, --turn-max-tcp-per-ip and --turn-max-tcp-total must be at least 1"))

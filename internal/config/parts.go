@@ -13,6 +13,7 @@ import (
 func (c Config) Signal(log *slog.Logger) signal.Config {
 	cfg := signal.DefaultConfig()
 	cfg.Limits = signal.Limits{ConnRate: c.ConnRate, EventRate: c.EventRate, MaxConnPerIP: c.MaxConnPerIP}
+	cfg.MaxConns = c.MaxConns
 	cfg.AllowedOrigins = c.AllowedOrigins
 	cfg.Logger = log.With("component", "signal")
 	return cfg

@@ -22,8 +22,14 @@ func (d *Duet) OpenFiles(t testing.TB) int {
 	return len(entries)
 }
 
-// Threads is the process's OS thread count from /proc/PID/status.
-func (d *Duet) Threads(t testing.TB) int {
+// Threads is the process's OS thread count.
+func (d *Duet) Threads(t testing.TB) int { return d.status(t, "Threads") }
+
+// RSSKiB is the process's resident memory in KiB.
+func (d *Duet) RSSKiB(t testing.TB) int { return d.status(t, "VmRSS") }
+
+// status reads the number of one field of /proc/PID/status ("VmRSS:   1234 kB" gives 1234).
+func (d *Duet) status(t testing.TB, field string) int {
 	t.Helper()
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", d.PID()))
 	if err != nil {
@@ -32,14 +38,14 @@ func (d *Duet) Threads(t testing.TB) int {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "Threads:"); ok {
-			n, err := strconv.Atoi(strings.TrimSpace(v))
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			n, err := strconv.Atoi(strings.Fields(v)[0])
 			if err != nil {
 				t.Fatal(err)
 			}
 			return n
 		}
 	}
-	t.Fatal("no Threads line in /proc/PID/status")
+	t.Fatalf("no %s line in /proc/PID/status", field)
 	return 0
 }

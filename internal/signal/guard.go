@@ -2,13 +2,15 @@ package signal
 
 import (
 	"errors"
-	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"duet/internal/ipkey"
 )
 
 // Limits are the per-IP bounds that keep one address from exhausting the server.
@@ -24,11 +26,10 @@ func DefaultLimits() Limits {
 }
 
 var (
-	errOrigin       = errors.New("origin not allowed: this server only accepts pages it serves itself (see --allowed-origin)")
-	errConnRate     = errors.New("too many new connections from your address; wait a few seconds")
-	errConnMax      = errors.New("too many open connections from your address")
-	errRateLimited  = errors.New("rate limited")
-	errUnknownEvent = errors.New("unknown event")
+	errOrigin     = errors.New("origin not allowed: this server only accepts pages it serves itself (see --allowed-origin)")
+	errConnRate   = errors.New("too many new connections from your address; wait a few seconds")
+	errConnMax    = errors.New("too many open connections from your address")
+	errServerFull = errors.New("the server holds as many connections as it may (--max-conns); try again later")
 )
 
 // guard enforces the origin check and the per-IP limits.
@@ -37,7 +38,7 @@ type guard struct {
 	origins map[string]bool // allowed Origin values; empty means the server's own host only
 
 	mu    sync.Mutex
-	ips   map[string]*ipState
+	ips   map[netip.Prefix]*ipState
 	sweep int // map size that triggers the next sweep of idle entries
 }
 
@@ -48,7 +49,7 @@ type ipState struct {
 }
 
 func newGuard(l Limits, origins []string) *guard {
-	g := &guard{limits: l, origins: map[string]bool{}, ips: map[string]*ipState{}, sweep: 1024}
+	g := &guard{limits: l, origins: map[string]bool{}, ips: map[netip.Prefix]*ipState{}, sweep: 1024}
 	for _, o := range origins {
 		g.origins[o] = true
 	}
@@ -63,7 +64,7 @@ func (g *guard) allowOrigin(r *http.Request) bool {
 		return true
 	}
 	u, err := url.Parse(origin)
-	return err == nil && len(g.origins) == 0 && u.Host == r.Host
+	return err == nil && u.Host == r.Host
 }
 
 // admit checks a new connection's handshake request.
@@ -84,20 +85,20 @@ func (g *guard) admit(r *http.Request) error {
 }
 
 // opened and closed count the connections an IP holds.
-func (g *guard) opened(ip string) {
+func (g *guard) opened(ip netip.Prefix) {
 	g.mu.Lock()
 	g.state(ip).open++
 	g.mu.Unlock()
 }
 
-func (g *guard) closed(ip string) {
+func (g *guard) closed(ip netip.Prefix) {
 	g.mu.Lock()
 	g.state(ip).open--
 	g.mu.Unlock()
 }
 
 // event reports whether ip may send one more event now.
-func (g *guard) event(ip string) bool {
+func (g *guard) event(ip netip.Prefix) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.state(ip).events.Allow()
@@ -105,7 +106,7 @@ func (g *guard) event(ip string) bool {
 
 // state returns ip's entry (the caller holds mu), dropping idle entries now and then so the map
 // stays as small as the set of active addresses.
-func (g *guard) state(ip string) *ipState {
+func (g *guard) state(ip netip.Prefix) *ipState {
 	now := time.Now()
 	st, ok := g.ips[ip]
 	if !ok {
@@ -129,11 +130,6 @@ func (g *guard) state(ip string) *ipState {
 
 func burst(perSecond float64) int { return max(1, int(10*perSecond)) }
 
-// clientIP is the address of the TCP peer; duet does not trust forwarding headers.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
+// clientIP is the limits' key of the TCP peer (an IPv6 peer counts as its /64); duet does not trust
+// forwarding headers.
+func clientIP(r *http.Request) netip.Prefix { return ipkey.OfHostPort(r.RemoteAddr) }

@@ -23,7 +23,8 @@ func TestAllowOrigin(t *testing.T) {
 		{nil, "call.example.org:8443", "https://call.example.org", false},
 		{nil, "call.example.org", "null", false},
 		{[]string{"https://app.example.org"}, "call.example.org", "https://app.example.org", true},
-		{[]string{"https://app.example.org"}, "call.example.org", "https://call.example.org", false},
+		{[]string{"https://app.example.org"}, "call.example.org", "https://call.example.org", true}, // the own origin stays allowed (issue #12)
+		{[]string{"https://app.example.org"}, "call.example.org", "https://other.example.org", false},
 		{[]string{"*"}, "call.example.org", "https://anything.example", true},
 	}
 	for _, tt := range tests {
@@ -56,20 +57,20 @@ func TestGuardLimits(t *testing.T) {
 		t.Fatalf("another address refused: %v", err)
 	}
 	for range 3 {
-		g.opened("10.0.0.3")
+		g.opened(clientIP(req("10.0.0.3")))
 	}
 	if err := g.admit(req("10.0.0.3")); err != errConnMax {
 		t.Fatalf("4th open connection: %v, want %v", err, errConnMax)
 	}
-	g.closed("10.0.0.3")
+	g.closed(clientIP(req("10.0.0.3")))
 	if err := g.admit(req("10.0.0.3")); err != nil {
 		t.Fatalf("after a close: %v", err)
 	}
 	n := 0
-	for g.event("10.0.0.4") {
+	for g.event(clientIP(req("10.0.0.4"))) {
 		n++
 	}
-	if n != 10 || !g.event("10.0.0.5") {
+	if n != 10 || !g.event(clientIP(req("10.0.0.5"))) {
 		t.Fatalf("events allowed in a burst: %d, want 10", n)
 	}
 	r := req("10.0.0.6")

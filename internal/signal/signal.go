@@ -3,17 +3,19 @@
 package signal
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/zishang520/socket.io/servers/socket/v3"
-	"github.com/zishang520/socket.io/v3/pkg/types"
-
+	"duet/internal/ipkey"
 	"duet/internal/room"
+	"duet/internal/sio"
 )
 
 // Config tunes the signaling server.
@@ -21,7 +23,9 @@ type Config struct {
 	// PingInterval and PingTimeout bound how long a vanished peer (network lost) stays in a room.
 	PingInterval, PingTimeout time.Duration
 	Limits                    Limits
-	// AllowedOrigins lists the page origins (https://host[:port]) allowed to connect besides the
+	// MaxConns caps the Socket.IO connections open at once, from all addresses together.
+	MaxConns int
+	// AllowedOrigins lists the page origins (https://host[:port]) allowed to connect instead of the
 	// server's own; "*" allows any.
 	AllowedOrigins []string
 	// Hub makes the room table; nil is the in-memory one of a single node.
@@ -29,37 +33,56 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// DefaultMaxConns fits a 1–2 GB VM: at the ~30 KiB a connected client costs today, about 600 MB.
+const DefaultMaxConns = 20000
+
 // DefaultConfig detects a lost peer within 20 s, where Socket.IO's defaults take 45 s.
 func DefaultConfig() Config {
-	return Config{PingInterval: 10 * time.Second, PingTimeout: 10 * time.Second, Limits: DefaultLimits(), Logger: slog.Default()}
+	return Config{PingInterval: 10 * time.Second, PingTimeout: 10 * time.Second, Limits: DefaultLimits(),
+		MaxConns: DefaultMaxConns, Logger: slog.Default()}
+}
+
+var errConfig = errors.New("signal: MaxConns must be positive")
+
+func (c Config) validate() error {
+	if c.MaxConns < 1 {
+		return errConfig
+	}
+	return nil
 }
 
 // Server is the Socket.IO endpoint in front of the room hub.
 type Server struct {
-	io       *socket.Server
-	http     http.Handler
+	io       *sio.Server
 	log      *slog.Logger
 	guard    *guard
 	hub      Hub
 	counters counters
+	maxConns int64
+	open     atomic.Int64 // connections admitted and not yet ended
 
 	mu      sync.RWMutex
-	sockets map[room.Member]*socket.Socket // the sockets connected to this node
+	sockets map[room.Member]*member // the sockets connected to this node
+}
+
+// member is a connected socket with what the server keeps about it.
+type member struct {
+	c      *sio.Socket
+	ip     netip.Prefix
+	warned time.Time // last rate_limited refusal; only touched from c's own event dispatch
+	key    string    // the resume key of its latest join, handed out with joined; under Server.mu
 }
 
 // New creates the signaling server; mount Handler at /socket.io/.
 func New(cfg Config) (*Server, error) {
-	opts := socket.DefaultServerOptions()
-	opts.SetServeClient(false)
-	opts.SetParser(rawParser{})
-	opts.SetAllowEIO3(true) // socket.io-client 2.x, the classic demos' client
-	opts.SetPingInterval(cfg.PingInterval)
-	opts.SetPingTimeout(cfg.PingTimeout)
-	opts.SetMaxHttpBufferSize(2 * MaxPayload) // room for framing; larger payloads get a clear refusal first
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	s := &Server{
-		log:     cfg.Logger,
-		guard:   newGuard(cfg.Limits, cfg.AllowedOrigins),
-		sockets: map[room.Member]*socket.Socket{},
+		log:      cfg.Logger,
+		guard:    newGuard(cfg.Limits, cfg.AllowedOrigins),
+		maxConns: int64(cfg.MaxConns),
+		sockets:  map[room.Member]*member{},
 	}
 	newHub := cfg.Hub
 	if newHub == nil {
@@ -70,81 +93,108 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.hub = hub
-	opts.SetAllowRequest(func(ctx *types.HttpContext) error {
-		err := s.guard.admit(ctx.Request())
-		if err != nil {
-			s.counters.limited.Add(1)
-			s.log.Debug("connection refused", "remote", ctx.Request().RemoteAddr, "reason", err)
-		}
-		return err
-	})
-	s.io = socket.NewServer(nil, opts)
-	s.http = s.io.ServeHandler(nil)
-	s.io.On("connection", func(args ...any) { s.connected(args[0].(*socket.Socket)) })
+	s.io, err = sio.New(sio.Config{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logger: cfg.Logger}, s)
+	if err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
 // Handler serves the Socket.IO transports (polling and websocket).
-func (s *Server) Handler() http.Handler { return s.http }
+func (s *Server) Handler() http.Handler { return s.io }
 
 // Close disconnects every client, then lets go of the hub.
 func (s *Server) Close() {
-	s.io.Close(nil)
+	s.io.Close()
 	if err := s.hub.Close(); err != nil {
 		s.log.Warn("closing the room hub", "err", err)
 	}
 }
 
-func (s *Server) connected(c *socket.Socket) {
-	id := room.Member(c.Id())
-	ip := clientIP(c.Request().Request())
+// Admit checks a new connection against the origin policy and the limits, and counts it until it ends.
+func (s *Server) Admit(r *http.Request) (func(), error) {
+	err := s.guard.admit(r)
+	if err == nil && s.open.Add(1) > s.maxConns {
+		s.open.Add(-1)
+		err = errServerFull
+	}
+	if err != nil {
+		s.counters.limited.Add(1)
+		s.log.Debug("connection refused", "remote", r.RemoteAddr, "reason", err)
+		return nil, err
+	}
+	ip := clientIP(r)
 	s.guard.opened(ip)
-	s.mu.Lock()
-	s.sockets[id] = c
-	s.mu.Unlock()
-	s.counters.connected.Add(1)
-	c.Use(s.screen(c, ip))
-	c.On("join", func(args ...any) { s.join(c, args) })
-	c.On("leave", func(args ...any) { s.leave(c, args) })
-	c.On("message", func(args ...any) { s.message(c, args) })
-	c.On("disconnect", func(...any) {
+	return func() {
 		s.guard.closed(ip)
-		s.hub.Disconnect(id)
-		s.mu.Lock()
-		delete(s.sockets, id)
-		s.mu.Unlock()
-		s.counters.connected.Add(-1)
-	})
+		s.open.Add(-1)
+	}, nil
 }
 
-// screen drops events over the IP's rate, telling the client at most once a second so that a flood
-// does not turn into a flood of refusals, and refuses unknown events.
-func (s *Server) screen(c *socket.Socket, ip string) socket.SocketMiddleware {
-	var warned time.Time // only touched from c's own event queue
-	return func(event []any, next func(error)) {
-		name, _ := event[0].(string)
-		if !s.guard.event(ip) {
-			s.counters.limited.Add(1)
-			if now := time.Now(); now.Sub(warned) >= time.Second {
-				warned = now
-				s.refused(c, refuse(name, "rate_limited", "too many events from your address; this one and the next ones are dropped for a while"))
-			}
-			next(errRateLimited)
-			return
+// Connect registers a socket that joined the main namespace.
+func (s *Server) Connect(c *sio.Socket) {
+	s.mu.Lock()
+	s.sockets[room.Member(c.ID())] = &member{c: c, ip: ipkey.OfHostPort(c.RemoteAddr())}
+	s.mu.Unlock()
+	s.counters.connected.Add(1)
+}
+
+// Disconnect takes a socket out of its room; it is the last call about c.
+func (s *Server) Disconnect(c *sio.Socket, _ error) {
+	id := room.Member(c.ID())
+	s.hub.Disconnect(id)
+	s.mu.Lock()
+	delete(s.sockets, id)
+	s.mu.Unlock()
+	s.counters.connected.Add(-1)
+}
+
+// Event drops events over the IP's rate, telling the client at most once a second so that a flood
+// does not turn into a flood of refusals, refuses unknown events and runs the others.
+func (s *Server) Event(c *sio.Socket, name string, args []json.RawMessage) {
+	s.mu.RLock()
+	m := s.sockets[room.Member(c.ID())]
+	s.mu.RUnlock()
+	if m == nil {
+		return
+	}
+	if !s.guard.event(m.ip) {
+		s.counters.limited.Add(1)
+		if now := time.Now(); now.Sub(m.warned) >= time.Second {
+			m.warned = now
+			s.refused(c, refuse(name, "rate_limited", "too many events from your address; this one and the next ones are dropped for a while"))
 		}
-		if name != "join" && name != "leave" && name != "message" {
-			s.refused(c, refuse(name, "unknown_event", "duet understands join, leave and message"))
-			next(errUnknownEvent)
-			return
-		}
-		next(nil)
+		return
+	}
+	switch name {
+	case "join":
+		s.join(c, args)
+	case "leave":
+		s.leave(c, args)
+	case "message":
+		s.message(c, args)
+	default:
+		s.refused(c, refuse(name, "unknown_event", "duet understands join, leave and message"))
 	}
 }
 
-func (s *Server) join(c *socket.Socket, args []any) {
+func (s *Server) join(c *sio.Socket, args []json.RawMessage) {
 	name, r := roomArg("join", args)
+	var opts JoinOptions
 	if r == nil {
-		switch err := s.hub.Join(name, room.Member(c.Id()), ""); {
+		opts, r = joinOptions(args)
+	}
+	if r == nil {
+		id := room.Member(c.ID())
+		key := s.newKey(id, opts.given)
+		err := ErrNoSeat
+		if opts.Resume != "" {
+			err = s.hub.Resume(name, opts.Resume, id, key)
+		}
+		if errors.Is(err, ErrNoSeat) { // no resume asked, or the old seat is gone: an ordinary join
+			err = s.hub.Join(name, id, key)
+		}
+		switch {
 		case errors.Is(err, room.ErrInOtherRoom):
 			r = refuse("join", "in_other_room", "leave your current room before joining %q", name)
 		case errors.Is(err, room.ErrAlreadyJoined):
@@ -158,10 +208,53 @@ func (s *Server) join(c *socket.Socket, args []any) {
 	}
 }
 
-func (s *Server) leave(c *socket.Socket, args []any) {
+// newKey draws the resume key of m's next seat, kept for the joined event when m asked for one
+// (classic clients, which never do, get joined with its two arguments only).
+func (s *Server) newKey(m room.Member, asked bool) string {
+	key := string(m) + "." + rand.Text()
+	s.mu.Lock()
+	if c := s.sockets[m]; c != nil {
+		c.key = ""
+		if asked {
+			c.key = key
+		}
+	}
+	s.mu.Unlock()
+	return key
+}
+
+// seat is joined's third argument: the key to take the seat back with from another socket, and
+// whether this join did so. Clients that know nothing of it ignore it.
+type seat struct {
+	Resume  string `json:"resume"`
+	Resumed bool   `json:"resumed,omitempty"`
+}
+
+// joined sends m its joined event: with its seat when m asked for one with its join.
+func (s *Server) joined(m room.Member, name string, resumed bool) bool {
+	s.mu.RLock()
+	c := s.sockets[m]
+	key := ""
+	if c != nil {
+		key = c.key
+	}
+	s.mu.RUnlock()
+	if c == nil {
+		return false
+	}
+	if key == "" {
+		c.c.Emit("joined", name, string(m))
+		return true
+	}
+	b, _ := json.Marshal(seat{Resume: key, Resumed: resumed})
+	c.c.Emit("joined", name, string(m), json.RawMessage(b))
+	return true
+}
+
+func (s *Server) leave(c *sio.Socket, args []json.RawMessage) {
 	name, r := roomArg("leave", args)
 	if r == nil {
-		switch err := s.hub.Leave(name, room.Member(c.Id())); {
+		switch err := s.hub.Leave(name, room.Member(c.ID())); {
 		case errors.Is(err, room.ErrNotInRoom):
 			r = refuse("leave", "not_in_room", "you are not in room %q", name)
 		case err != nil:
@@ -173,12 +266,12 @@ func (s *Server) leave(c *socket.Socket, args []any) {
 	}
 }
 
-func (s *Server) message(c *socket.Socket, args []any) {
+func (s *Server) message(c *sio.Socket, args []json.RawMessage) {
 	name, r := roomArg("message", args)
 	if r == nil {
 		var data json.RawMessage
 		if data, r = payloadArg("message", args); r == nil {
-			switch err := s.hub.Relay(name, room.Member(c.Id()), data); {
+			switch err := s.hub.Relay(name, room.Member(c.ID()), data); {
 			case errors.Is(err, room.ErrNotInRoom):
 				r = refuse("message", "not_in_room", "you are not in room %q", name)
 			case err != nil:
@@ -201,7 +294,7 @@ func (s *Server) apply(o Outcome) {
 	name, member := o.Room, string(o.Member)
 	switch o.Kind {
 	case Joined:
-		if s.emit(o.Member, "joined", name, member) {
+		if s.joined(o.Member, name, false) {
 			s.counters.joins.Add(1)
 		}
 		if o.Peer != "" {
@@ -223,14 +316,25 @@ func (s *Server) apply(o Outcome) {
 		if s.emit(o.Peer, "message", name, o.Data) {
 			s.counters.relayed.Add(1)
 		}
+	case Resumed:
+		// Only the page itself hears of it: for its peer the same person is still there.
+		s.joined(o.Member, name, true)
+	case Replaced:
+		// The old socket of a page that came back on a new one: dead, or about to be.
+		s.mu.RLock()
+		m := s.sockets[o.Member]
+		s.mu.RUnlock()
+		if m != nil {
+			m.c.Close()
+		}
 	case Evicted:
 		// Closing the transport, not a Socket.IO disconnect, makes the page reconnect and join again.
 		s.mu.RLock()
-		c := s.sockets[o.Member]
+		m := s.sockets[o.Member]
 		s.mu.RUnlock()
-		if c != nil {
+		if m != nil {
 			s.log.Warn("a member lost its seat in the shared room store; closing its connection so it joins again", "room", name, "socket", member)
-			c.Conn().Close(false)
+			m.c.Close()
 		}
 	}
 }
@@ -243,13 +347,13 @@ func (s *Server) emit(m room.Member, event string, args ...any) bool {
 	if c == nil {
 		return false
 	}
-	c.Emit(event, args...)
+	c.c.Emit(event, args...)
 	return true
 }
 
-func (s *Server) refused(c *socket.Socket, r *refusal) {
+func (s *Server) refused(c *sio.Socket, r *refusal) {
 	s.counters.refused.Add(1)
-	s.log.Debug("refused", "socket", c.Id(), "event", r.Event, "code", r.Code)
+	s.log.Debug("refused", "socket", c.ID(), "event", r.Event, "code", r.Code)
 	body, _ := json.Marshal(r)
 	c.Emit("error", json.RawMessage(body))
 }

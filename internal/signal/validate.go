@@ -26,7 +26,7 @@ func refuse(event, code, format string, a ...any) *refusal {
 }
 
 // roomArg checks that args[0] is a JSON string naming a valid room.
-func roomArg(event string, args []any) (string, *refusal) {
+func roomArg(event string, args []json.RawMessage) (string, *refusal) {
 	raw, ok := arg(args, 0)
 	if !ok || len(raw) > maxArgBytes || len(raw) < 3 || raw[0] != '"' || raw[len(raw)-1] != '"' {
 		return "", refuse(event, "invalid_room", "the first argument must be a room name: 1 to %d letters, digits, '-' or '_'", MaxRoomLen)
@@ -41,7 +41,7 @@ func roomArg(event string, args []any) (string, *refusal) {
 }
 
 // payloadArg checks that args[1] is a JSON object under MaxPayload bytes, and returns it untouched.
-func payloadArg(event string, args []any) (json.RawMessage, *refusal) {
+func payloadArg(event string, args []json.RawMessage) (json.RawMessage, *refusal) {
 	raw, ok := arg(args, 1)
 	if !ok || len(raw) == 0 || raw[0] != '{' {
 		return nil, refuse(event, "invalid_payload", "the second argument must be an object such as {type, sdp} or {type:'candidate', …}")
@@ -52,12 +52,41 @@ func payloadArg(event string, args []any) (json.RawMessage, *refusal) {
 	return raw, nil
 }
 
-// arg returns argument i as raw JSON; the raw parser delivers every argument that way, so anything
-// else (a binary attachment, an ack callback) is not an argument duet accepts.
-func arg(args []any, i int) (json.RawMessage, bool) {
+// JoinOptions is join's optional second argument, an object; fields this server does not know are
+// ignored, so clients may send more than it reads.
+type JoinOptions struct {
+	Resume string `json:"resume"` // the key a joined event gave an earlier socket of this page
+	given  bool   // an object came: the client reads joined's third argument, its seat's key
+}
+
+// Bounds of join's options: the object, and a resume key (a socket id, a dot, 26 characters).
+const (
+	maxOptionsBytes = 1 << 10
+	MaxResumeKey    = 128
+)
+
+// joinOptions reads args[1] when given: an object (null stands for none), with a string resume key.
+func joinOptions(args []json.RawMessage) (JoinOptions, *refusal) {
+	var o JoinOptions
+	raw, ok := arg(args, 1)
+	if !ok || string(raw) == "null" {
+		return o, nil
+	}
+	bad := refuse("join", "invalid_options", "the second argument of join, when given, must be an object such as {resume: key}, with a key of at most %d characters", MaxResumeKey)
+	if len(raw) > maxOptionsBytes || len(raw) == 0 || raw[0] != '{' {
+		return o, bad
+	}
+	if err := json.Unmarshal(raw, &o); err != nil || len(o.Resume) > MaxResumeKey {
+		return JoinOptions{}, bad
+	}
+	o.given = true
+	return o, nil
+}
+
+// arg returns argument i as raw JSON, as the Socket.IO codec delivers every argument.
+func arg(args []json.RawMessage, i int) (json.RawMessage, bool) {
 	if i >= len(args) {
 		return nil, false
 	}
-	raw, ok := args[i].(json.RawMessage)
-	return raw, ok
+	return args[i], true
 }
