@@ -8,12 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"duet/internal/certs"
+	"duet/internal/duettest"
 )
 
 // stunBinding is a STUN Binding request header: type 0x0001, length 0, magic cookie, transaction id.
@@ -185,24 +184,6 @@ func TestHTTP2OnTheWebSide(t *testing.T) {
 	}
 }
 
-// failingListener fails its first n accepts as a process out of file descriptors does.
-type failingListener struct {
-	net.Listener
-	mu sync.Mutex
-	n  int
-}
-
-func (l *failingListener) Accept() (net.Conn, error) {
-	l.mu.Lock()
-	fail := l.n > 0
-	l.n--
-	l.mu.Unlock()
-	if fail {
-		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
-	}
-	return l.Listener.Accept()
-}
-
 // TestAcceptErrorsRetried: EMFILE is no timeout, yet the mux must keep serving both sides after it.
 func TestAcceptErrorsRetried(t *testing.T) {
 	cfg, _, err := certs.Load("", "")
@@ -213,7 +194,7 @@ func TestAcceptErrorsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := New(&failingListener{Listener: ln, n: 3}, Config{TLS: cfg, Logger: slog.New(slog.DiscardHandler)})
+	m := New(&duettest.FailingListener{Listener: ln, N: 3}, Config{TLS: cfg, Logger: slog.New(slog.DiscardHandler)})
 	done := make(chan error, 1)
 	go func() { done <- m.Serve() }()
 	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(),
