@@ -229,12 +229,24 @@ func TestLabResumeAfterRenumber(t *testing.T) {
 	alice.waitState("joined")
 	bob := alice.joinedBy(labBrowser(t, lab.Homes[1]), "bob", url)
 	t.Logf("before: alice %v", alice.selectedPair())
+	for _, p := range []*tab{alice, bob} {
+		evalJS[bool](p, `window.__pc = window.duet.pc(); window.__socket = window.duet.socketId(); true`)
+	}
 
 	moved := lab.Renumber(t, 0)
-	alice.waitFor("the call to leave the old address", fmt.Sprintf(`(%s).then((p) => p && p.local.address.startsWith(%q))`, pairJS, moved.String()+":"))
+	bob.waitFor("the call to come from alice's new address", fmt.Sprintf(`(%s).then((p) => p && p.remote.address.startsWith(%q))`, pairJS, moved.String()+":"))
 	for _, p := range []*tab{alice, bob} {
 		p.waitState("joined_conn")
 		p.waitMediaFlowing()
 	}
 	t.Logf("after: alice %v, bob %v", alice.selectedPair(), bob.selectedPair())
+	// The same calls on both sides, restarted rather than replaced: bob never saw alice leave.
+	for _, p := range []*tab{alice, bob} {
+		if !evalJS[bool](p, `window.__pc === window.duet.pc()`) {
+			t.Errorf("%s: the call was replaced, not resumed", p.name)
+		}
+	}
+	if evalJS[bool](alice, `window.__socket === window.duet.socketId()`) {
+		t.Error("alice kept her socket: the renumbering did not reach signaling")
+	}
 }

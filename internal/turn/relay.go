@@ -372,12 +372,10 @@ func (r *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 
 func (r *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if port, ok := r.s.toOwnRelay(addr); ok {
-		to, live := r.s.relayAt(port)
-		if !live {
-			r.s.stats.droppedToServer.Add(1)
-			return len(p), nil // no allocation there: nobody would read it
+		// Not ours (another relay on this host, a local peer's port): the kernel delivers it, as before.
+		if to, live := r.s.relayAt(port); live {
+			addr = net.UDPAddrFromAddrPort(to)
 		}
-		addr = net.UDPAddrFromAddrPort(to)
 	} else if r.s.toServerItself(addr) {
 		r.s.stats.droppedToServer.Add(1)
 		return len(p), nil // silently dropped like any lost datagram

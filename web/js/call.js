@@ -187,7 +187,7 @@ export class Call {
             console.warn('duet: signaling connect error', err);
             this.#notice('Cannot reach the duet server; retrying…', 'error');
         };
-        sig.onjoined = mine(() => this.#joined());
+        sig.onjoined = mine((socketId, resumed) => this.#joined(resumed));
         sig.onother_joined = mine(() => this.#otherJoined());
         sig.onfull = mine(() => this.#full());
         sig.onleaved = mine(() => {
@@ -216,14 +216,22 @@ export class Call {
             this.#notice('Connected to the server.', 'info');
             return;
         }
-        // A new socket is a new member for the server: drop the old call and join again.
-        this.#resetPeer();
         if (!firstTime) this.#notice('Back online; rejoining the room…', 'info');
+        // Holding our seat's key, the join takes the seat back and the call goes on (#joined); without
+        // it a new socket is a new member for the server: drop the old call and join again.
+        if (!this.sig.seat || this.sig.seat.room !== this.room) this.#resetPeer();
         this.sig.join(this.room);
     }
 
-    #joined() {
+    async #joined(resumed) {
         if (!this.active) return;
+        if (resumed && this.pc) {
+            // Our own seat, back on a new socket after a network change: the same call on a new path.
+            this.#notice('Back online; reconnecting the call…', 'info');
+            await this.#resumed();
+            return;
+        }
+        if (resumed && this.state === 'joined') return;
         this.#resetPeer();
         this.#setState('joined');
         this.#notice(`You are in room ${this.room}. Waiting for someone to join — share the link.`, 'info');
@@ -290,6 +298,10 @@ export class Call {
             this.sig.send(this.room, { type: 'answer', sdp: pc.localDescription.sdp });
             break;
         }
+        case 'restart-ice':
+            // The answerer lost its path (or came back on a new one): only the offerer restarts ICE.
+            if (this.offerer) this.#restartIce();
+            break;
         case 'answer': {
             const pc = this.pc;
             if (!pc || pc.signalingState !== 'have-local-offer') return;
@@ -395,15 +407,30 @@ export class Call {
             }
             break;
         case 'failed':
-            if (this.offerer) {
-                this.#restartIce();
-            } else {
-                this.#notice('The connection failed; waiting for the other side to restart it…', 'error');
-            }
+            if (!this.offerer) this.#notice('The connection failed; asking the other side to restart it…', 'error');
+            this.#newPath();
             break;
         default:
             break;
         }
+    }
+
+    // #newPath looks for a new path for the call: the offerer restarts ICE, the answerer asks it to
+    // over the signaling (the call's own channels may be down with the path).
+    #newPath() {
+        if (this.offerer) this.#restartIce();
+        else this.sig.send(this.room, { type: 'restart-ice' });
+    }
+
+    // #resumed carries the call over to our new socket: an offer sent on the dead one never arrived,
+    // so it is taken back and made again at once.
+    async #resumed() {
+        const pc = this.pc;
+        if (this.offerer && pc.signalingState === 'have-local-offer') {
+            await pc.setLocalDescription({ type: 'rollback' });
+            this.lastRestart = 0;
+        }
+        this.#newPath();
     }
 
     #restartIce() {

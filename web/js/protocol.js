@@ -28,6 +28,8 @@ export class Signaling {
         this.onmessage = null;        // (room, data)
         this.onerror = null;          // ({event, code, reason})
         this.connectCount = 0;
+        // The key of our seat, from joined: a join after a network change takes the seat back with it.
+        this.seat = null;             // {room, key}
     }
 
     get connected() {
@@ -54,7 +56,16 @@ export class Signaling {
         socket.on('disconnect', (reason) => this.#call('ondisconnect', reason));
         socket.on('connect_error', (err) => this.#call('onconnect_error', err));
         for (const name of ROOM_EVENTS) {
-            socket.on(name, (room, socketId) => this.#call('on' + name, room, socketId));
+            socket.on(name, (room, socketId, extra) => {
+                let resumed = false;
+                if (name === 'joined' && extra && typeof extra.resume === 'string') {
+                    this.seat = { room, key: extra.resume };
+                    resumed = extra.resumed === true;
+                } else if ((name === 'leaved' || name === 'full') && this.seat && this.seat.room === room) {
+                    this.seat = null;
+                }
+                this.#call('on' + name, room, socketId, resumed);
+            });
         }
         socket.on('message', (room, data) => this.#call('onmessage', room, data));
         socket.on('error', (err) => this.#call('onerror', err || {}));
@@ -71,8 +82,12 @@ export class Signaling {
         this.socket = null;
     }
 
+    // join asks for the seat's key (an options object) and presents the one it holds for room, if any:
+    // back on a new socket before the server noticed the old one died, the page takes its own seat back.
     join(room) {
-        return this.#emit('join', room);
+        const opts = {};
+        if (this.seat && this.seat.room === room) opts.resume = this.seat.key;
+        return this.#emit('join', room, opts);
     }
 
     leave(room) {
