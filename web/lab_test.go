@@ -174,9 +174,29 @@ func labCall(t *testing.T, cfg netlab.Config, https uint16, query string, check 
 	if err := check(a, b); err != nil {
 		t.Error(err)
 	}
+	// The connection panel names the same path.
+	alice.waitPathShown(a)
+	bob.waitPathShown(b)
 	// Still decoding a while later, on the path chosen.
 	alice.waitMediaFlowing()
 	bob.waitMediaFlowing()
+}
+
+// pathKey is the catalogue key the connection panel shows for a selected pair.
+func (p candidatePair) pathKey() string {
+	switch {
+	case p.Local.Type == "relay":
+		return "path.relay" + strings.ToUpper(p.Local.RelayProtocol[:1]) + p.Local.RelayProtocol[1:]
+	case p.Remote.Type == "relay":
+		return "path.relayPeer"
+	}
+	return "path.direct"
+}
+
+// waitPathShown waits for the connection panel to name the path of pair.
+func (p *tab) waitPathShown(pair candidatePair) {
+	p.t.Helper()
+	p.waitFor("the panel to show "+pair.pathKey(), fmt.Sprintf(`document.getElementById('stat-path').dataset.i18n === %q`, pair.pathKey()))
 }
 
 // bothRelayed checks each side holds a relay candidate and talks to the other's.
@@ -249,4 +269,42 @@ func TestLabResumeAfterRenumber(t *testing.T) {
 	if evalJS[bool](alice, `window.__socket === window.duet.socketId()`) {
 		t.Error("alice kept her socket: the renumbering did not reach signaling")
 	}
+}
+
+// TestLabUnreachableThenOpened: alice's network lets only TCP 443 out and duet's 443 carries no
+// TURN, so her relay-only page has no candidate at all: both pages say what failed, in words from
+// the catalogue, and keep trying; once her network opens, the call connects without a click.
+func TestLabUnreachableThenOpened(t *testing.T) {
+	t.Parallel()
+	lab := netlab.New(t, netlab.Config{Homes: []netlab.Home{{NAT: netlab.EndpointIndependent, OnlyTCP443: true}, {NAT: netlab.EndpointIndependent}}})
+	duet := lab.StartDuet(t, duetBinary, "--turn-secret", "lab-secret", "--log-level", "debug",
+		"--listen", netip.AddrPortFrom(lab.Public.Addr, 443).String(), "--turns-on-https", "off")
+	alice := newPage(t, labBrowser(t, lab.Homes[0]), "alice")
+	alice.join(duet.URL + "/room.html?room=lab&relay=1")
+	alice.waitState("joined")
+	bob := newPage(t, labBrowser(t, lab.Homes[1]), "bob")
+	bob.join(duet.URL + "/room.html?room=lab")
+	// Said within the bound: 20 s without a path, and a look every 2.5 s.
+	for p, want := range map[*tab]string{alice: "notice.failNoPath", bob: "notice.failPeerNetwork"} {
+		if err := p.poll(fmt.Sprintf(`window.duet.notice() === %q`, want), 40*time.Second); err != nil {
+			t.Fatalf("%s: no %s: %v (notice %v)%s", p.name, want, err, evalJS[any](p, `window.duet.notice()`), p.debug())
+		}
+	}
+	if st := evalJS[string](alice, `window.duet.pc().connectionState`); st == "connected" {
+		t.Fatal("alice connected although her network lets nothing through")
+	}
+	lab.Refilter(t, 0, false, false)
+	for _, p := range []*tab{alice, bob} {
+		if err := p.poll(`window.duet.pc() && window.duet.pc().connectionState === 'connected'`, 40*time.Second); err != nil {
+			t.Fatalf("%s: the call did not come up once the network opened: %v%s", p.name, err, p.debug())
+		}
+	}
+	a := alice.selectedPair()
+	t.Logf("alice, her network opened: %v", a)
+	if a.Local.Type != "relay" {
+		t.Errorf("alice's relay-only call uses %v", a)
+	}
+	alice.waitPathShown(a)
+	alice.waitMediaFlowing()
+	bob.waitMediaFlowing()
 }
