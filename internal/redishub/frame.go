@@ -14,7 +14,7 @@ import (
 // (<len>:<bytes>), then the relayed payload as it was sent.
 func decode(f string) (signal.Outcome, error) {
 	var o signal.Outcome
-	if f == "" || f[0] < '1' || f[0] > '5' {
+	if f == "" || f[0] < '1' || f[0] > '8' || f[0] == '6' { // 6, Evicted, is this node's own finding
 		return o, errors.New("bad outcome kind")
 	}
 	o.Kind = signal.Kind(f[0] - '0')

@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -15,14 +16,15 @@ type memoryHub struct {
 	// order; relays take it shared, so they cannot overtake a bye yet run in parallel.
 	mu    sync.RWMutex
 	rooms *room.Rooms
+	keys  map[room.Member]string // resume key of each seated member
 }
 
 // NewMemoryHub is the default hub.
 func NewMemoryHub(apply Apply) (Hub, error) {
-	return &memoryHub{apply: apply, rooms: room.New()}, nil
+	return &memoryHub{apply: apply, rooms: room.New(), keys: map[room.Member]string{}}, nil
 }
 
-func (h *memoryHub) Join(name string, m room.Member) error {
+func (h *memoryHub) Join(name string, m room.Member, key string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	peer, err := h.rooms.Join(name, m)
@@ -32,8 +34,29 @@ func (h *memoryHub) Join(name string, m room.Member) error {
 	case err != nil:
 		return err
 	default:
+		h.keys[m] = key
 		h.apply(Outcome{Kind: Joined, Room: name, Member: m, Peer: peer})
 	}
+	return nil
+}
+
+func (h *memoryHub) Resume(name, key string, m room.Member, newKey string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	old, ok := KeyOwner(key)
+	if !ok || h.keys[old] == "" || subtle.ConstantTimeCompare([]byte(h.keys[old]), []byte(key)) != 1 {
+		return ErrNoSeat
+	}
+	peer, err := h.rooms.Replace(name, old, m)
+	if errors.Is(err, room.ErrNotInRoom) {
+		return ErrNoSeat
+	} else if err != nil {
+		return err
+	}
+	delete(h.keys, old)
+	h.keys[m] = newKey
+	h.apply(Outcome{Kind: Replaced, Room: name, Member: old})
+	h.apply(Outcome{Kind: Resumed, Room: name, Member: m, Peer: peer})
 	return nil
 }
 
@@ -44,6 +67,7 @@ func (h *memoryHub) Leave(name string, m room.Member) error {
 	if err != nil {
 		return err
 	}
+	delete(h.keys, m)
 	h.apply(Outcome{Kind: Left, Room: name, Member: m, Peer: peer})
 	return nil
 }
@@ -52,6 +76,7 @@ func (h *memoryHub) Disconnect(m room.Member) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if name, peer, ok := h.rooms.LeaveAll(m); ok {
+		delete(h.keys, m)
 		h.apply(Outcome{Kind: Gone, Room: name, Member: m, Peer: peer})
 	}
 }

@@ -3,6 +3,7 @@
 package signal
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -69,6 +70,7 @@ type member struct {
 	c      *sio.Socket
 	ip     netip.Prefix
 	warned time.Time // last rate_limited refusal; only touched from c's own event dispatch
+	key    string    // the resume key of its latest join, handed out with joined; under Server.mu
 }
 
 // New creates the signaling server; mount Handler at /socket.io/.
@@ -178,8 +180,21 @@ func (s *Server) Event(c *sio.Socket, name string, args []json.RawMessage) {
 
 func (s *Server) join(c *sio.Socket, args []json.RawMessage) {
 	name, r := roomArg("join", args)
+	var opts JoinOptions
 	if r == nil {
-		switch err := s.hub.Join(name, room.Member(c.ID())); {
+		opts, r = joinOptions(args)
+	}
+	if r == nil {
+		id := room.Member(c.ID())
+		key := s.newKey(id, opts.given)
+		err := ErrNoSeat
+		if opts.Resume != "" {
+			err = s.hub.Resume(name, opts.Resume, id, key)
+		}
+		if errors.Is(err, ErrNoSeat) { // no resume asked, or the old seat is gone: an ordinary join
+			err = s.hub.Join(name, id, key)
+		}
+		switch {
 		case errors.Is(err, room.ErrInOtherRoom):
 			r = refuse("join", "in_other_room", "leave your current room before joining %q", name)
 		case errors.Is(err, room.ErrAlreadyJoined):
@@ -191,6 +206,49 @@ func (s *Server) join(c *sio.Socket, args []json.RawMessage) {
 	if r != nil {
 		s.refused(c, r)
 	}
+}
+
+// newKey draws the resume key of m's next seat, kept for the joined event when m asked for one
+// (classic clients, which never do, get joined with its two arguments only).
+func (s *Server) newKey(m room.Member, asked bool) string {
+	key := string(m) + "." + rand.Text()
+	s.mu.Lock()
+	if c := s.sockets[m]; c != nil {
+		c.key = ""
+		if asked {
+			c.key = key
+		}
+	}
+	s.mu.Unlock()
+	return key
+}
+
+// seat is joined's third argument: the key to take the seat back with from another socket, and
+// whether this join did so. Clients that know nothing of it ignore it.
+type seat struct {
+	Resume  string `json:"resume"`
+	Resumed bool   `json:"resumed,omitempty"`
+}
+
+// joined sends m its joined event: with its seat when m asked for one with its join.
+func (s *Server) joined(m room.Member, name string, resumed bool) bool {
+	s.mu.RLock()
+	c := s.sockets[m]
+	key := ""
+	if c != nil {
+		key = c.key
+	}
+	s.mu.RUnlock()
+	if c == nil {
+		return false
+	}
+	if key == "" {
+		c.c.Emit("joined", name, string(m))
+		return true
+	}
+	b, _ := json.Marshal(seat{Resume: key, Resumed: resumed})
+	c.c.Emit("joined", name, string(m), json.RawMessage(b))
+	return true
 }
 
 func (s *Server) leave(c *sio.Socket, args []json.RawMessage) {
@@ -236,7 +294,7 @@ func (s *Server) apply(o Outcome) {
 	name, member := o.Room, string(o.Member)
 	switch o.Kind {
 	case Joined:
-		if s.emit(o.Member, "joined", name, member) {
+		if s.joined(o.Member, name, false) {
 			s.counters.joins.Add(1)
 		}
 		if o.Peer != "" {
@@ -257,6 +315,17 @@ func (s *Server) apply(o Outcome) {
 	case Relayed:
 		if s.emit(o.Peer, "message", name, o.Data) {
 			s.counters.relayed.Add(1)
+		}
+	case Resumed:
+		// Only the page itself hears of it: for its peer the same person is still there.
+		s.joined(o.Member, name, true)
+	case Replaced:
+		// The old socket of a page that came back on a new one: dead, or about to be.
+		s.mu.RLock()
+		m := s.sockets[o.Member]
+		s.mu.RUnlock()
+		if m != nil {
+			m.c.Close()
 		}
 	case Evicted:
 		// Closing the transport, not a Socket.IO disconnect, makes the page reconnect and join again.

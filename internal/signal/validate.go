@@ -52,6 +52,37 @@ func payloadArg(event string, args []json.RawMessage) (json.RawMessage, *refusal
 	return raw, nil
 }
 
+// JoinOptions is join's optional second argument, an object; fields this server does not know are
+// ignored, so clients may send more than it reads.
+type JoinOptions struct {
+	Resume string `json:"resume"` // the key a joined event gave an earlier socket of this page
+	given  bool   // an object came: the client reads joined's third argument, its seat's key
+}
+
+// Bounds of join's options: the object, and a resume key (a socket id, a dot, 26 characters).
+const (
+	maxOptionsBytes = 1 << 10
+	MaxResumeKey    = 128
+)
+
+// joinOptions reads args[1] when given: an object (null stands for none), with a string resume key.
+func joinOptions(args []json.RawMessage) (JoinOptions, *refusal) {
+	var o JoinOptions
+	raw, ok := arg(args, 1)
+	if !ok || string(raw) == "null" {
+		return o, nil
+	}
+	bad := refuse("join", "invalid_options", "the second argument of join, when given, must be an object such as {resume: key}, with a key of at most %d characters", MaxResumeKey)
+	if len(raw) > maxOptionsBytes || len(raw) == 0 || raw[0] != '{' {
+		return o, bad
+	}
+	if err := json.Unmarshal(raw, &o); err != nil || len(o.Resume) > MaxResumeKey {
+		return JoinOptions{}, bad
+	}
+	o.given = true
+	return o, nil
+}
+
 // arg returns argument i as raw JSON, as the Socket.IO codec delivers every argument.
 func arg(args []json.RawMessage, i int) (json.RawMessage, bool) {
 	if i >= len(args) {

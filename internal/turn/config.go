@@ -41,6 +41,7 @@ type Config struct {
 	Listen                     string         // UDP and TCP listen address, e.g. ":3478"; "" disables the embedded server
 	TLSListen                  string         // optional TURN-over-TLS (turns:) address, e.g. ":5349"; "" = off
 	TLSConfig                  *tls.Config    // certificate for TLSListen (same as the web server's)
+	TLSListener                net.Listener   // optional TURN over TLS on a listener whose connections are TLS already (tlsmux's TURN side, the HTTPS port); under the same caps and deadlines
 	PublicIP                   netip.Addr     // address peers are told to send to (relay address advertised)
 	RelayMinPort, RelayMaxPort uint16         // default 49152-65535
 	Realm                      string         // default "duet"
@@ -115,6 +116,9 @@ func (c Config) Validate() error {
 		if c.TLSConfig == nil || (len(c.TLSConfig.Certificates) == 0 && c.TLSConfig.GetCertificate == nil && c.TLSConfig.GetConfigForClient == nil) {
 			bad("TLSListen %q needs a TLSConfig with a certificate", c.TLSListen)
 		}
+	}
+	if c.TLSListener != nil && c.Listen == "" {
+		bad("TLSListener needs Listen too (the embedded server is off)")
 	}
 	if c.Listen != "" || hasTURNURL(c.URLs) {
 		if len(c.Secret) == 0 {

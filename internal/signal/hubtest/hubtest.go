@@ -14,6 +14,7 @@ import (
 
 type step struct {
 	op, room string
+	key      string // for resume: the key presented
 	member   room.Member
 	data     string
 	err      error
@@ -27,6 +28,9 @@ func out(k signal.Kind, name string, m, peer room.Member, data string) signal.Ou
 	}
 	return o
 }
+
+// keyOf is the resume key the cases give each member's seat.
+func keyOf(m room.Member) string { return string(m) + ".secret-of-" + string(m) }
 
 // Run drives a fresh hub from newHub through each case; room names carry prefix so that runs
 // against a shared store do not meet.
@@ -50,6 +54,25 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 			{op: "disconnect", member: "m2", want: []signal.Outcome{out(signal.Gone, r("a"), "m2", "", "")}},
 			{op: "disconnect", member: "m2"},
 		}},
+		{"a seat taken back", []step{
+			{op: "join", room: r("d"), member: "p1", want: []signal.Outcome{out(signal.Joined, r("d"), "p1", "", "")}},
+			{op: "join", room: r("d"), member: "p2", want: []signal.Outcome{out(signal.Joined, r("d"), "p2", "p1", "")}},
+			{op: "resume", room: r("d"), key: "p1.wrong", member: "p3", err: signal.ErrNoSeat},
+			{op: "resume", room: r("d"), key: "nobody.secret", member: "p3", err: signal.ErrNoSeat},
+			{op: "resume", room: r("e"), key: keyOf("p1"), member: "p3", err: signal.ErrNoSeat},
+			{op: "resume", room: r("d"), key: keyOf("p1"), member: "p2", err: room.ErrAlreadyJoined},
+			{op: "resume", room: r("d"), key: keyOf("p1"), member: "p3", want: []signal.Outcome{
+				out(signal.Replaced, r("d"), "p1", "", ""), out(signal.Resumed, r("d"), "p3", "p2", "")}},
+			{op: "disconnect", member: "p1"}, // the dead socket's end changes nothing
+			{op: "relay", room: r("d"), member: "p2", data: offer, want: []signal.Outcome{out(signal.Relayed, r("d"), "p2", "p3", offer)}},
+			{op: "resume", room: r("d"), key: keyOf("p1"), member: "p4", err: signal.ErrNoSeat}, // used up
+			{op: "resume", room: r("d"), key: keyOf("p3"), member: "p4", want: []signal.Outcome{
+				out(signal.Replaced, r("d"), "p3", "", ""), out(signal.Resumed, r("d"), "p4", "p2", "")}},
+			{op: "disconnect", member: "p2", want: []signal.Outcome{out(signal.Gone, r("d"), "p2", "p4", "")}},
+			{op: "resume", room: r("d"), key: keyOf("p2"), member: "p5", err: signal.ErrNoSeat}, // gone with its socket
+			{op: "leave", room: r("d"), member: "p4", want: []signal.Outcome{out(signal.Left, r("d"), "p4", "", "")}},
+			{op: "resume", room: r("d"), key: keyOf("p4"), member: "p5", err: signal.ErrNoSeat},
+		}},
 		{"refusals", []step{
 			{op: "join", room: r("b"), member: "n1", want: []signal.Outcome{out(signal.Joined, r("b"), "n1", "", "")}},
 			{op: "join", room: r("b"), member: "n1", err: room.ErrAlreadyJoined},
@@ -72,7 +95,9 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 				var err error
 				switch s.op {
 				case "join":
-					err = hub.Join(s.room, s.member)
+					err = hub.Join(s.room, s.member, keyOf(s.member))
+				case "resume":
+					err = hub.Resume(s.room, s.key, s.member, keyOf(s.member))
 				case "leave":
 					err = hub.Leave(s.room, s.member)
 				case "relay":
