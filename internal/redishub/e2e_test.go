@@ -2,7 +2,6 @@ package redishub_test
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"net"
 	"net/http"
@@ -75,7 +74,7 @@ func TestE2ENodeKilled(t *testing.T) {
 	a := startDuet(t, r.URL())
 	b := startDuet(t, r.URL())
 	cmd := exec.Command("node", "testdata/twonodes.cjs", a.URL, b.URL, "e2e-crash", "crash")
-	var stderr bytes.Buffer
+	var stderr duettest.LogBuffer // read on failure while the script may still write
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
