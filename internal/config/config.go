@@ -326,6 +326,9 @@ func (c Config) validate() error {
 	if c.ICERate <= 0 {
 		errs = append(errs, errors.New("--ice-rate must be positive"))
 	}
+	if c.TURNBatch != turn.BatchAuto && c.TURNBatch != turn.BatchOff {
+		errs = append(errs, fmt.Errorf("--turn-batch: want %s or %s, got %q", turn.BatchAuto, turn.BatchOff, c.TURNBatch))
+	}
 	return errors.Join(errs...)
 }
 
