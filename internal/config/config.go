@@ -66,6 +66,7 @@ type Config struct {
 	TURNTCPHandshake   time.Duration
 	TURNTCPIdle        time.Duration
 	TURNSocketBuffer   int
+	TURNBatch          string
 }
 
 // PortRange is an inclusive UDP port range written "MIN-MAX".
@@ -147,6 +148,7 @@ func flags(c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.TURNTCPHandshake, "turn-tcp-handshake-timeout", turn.DefaultTCPHandshakeTimeout, "time a TURN TCP/TLS connection has for its TLS handshake and first STUN message")
 	fs.DurationVar(&c.TURNTCPIdle, "turn-tcp-idle-timeout", turn.DefaultTCPIdleTimeout, "a TURN TCP/TLS connection silent this long is closed")
 	fs.IntVar(&c.TURNSocketBuffer, "turn-socket-buffer", turn.DefaultSocketBuffer, "SO_RCVBUF/SO_SNDBUF bytes of the TURN sockets (raise net.core.rmem_max to match)")
+	fs.StringVar(&c.TURNBatch, "turn-batch", turn.BatchAuto, `UDP batching of the TURN sockets: "auto" (recvmmsg/sendmmsg on Linux) or "off" (one system call per packet)`)
 	return fs
 }
 
@@ -323,6 +325,9 @@ func (c Config) validate() error {
 	}
 	if c.ICERate <= 0 {
 		errs = append(errs, errors.New("--ice-rate must be positive"))
+	}
+	if c.TURNBatch != turn.BatchAuto && c.TURNBatch != turn.BatchOff {
+		errs = append(errs, fmt.Errorf("--turn-batch: want %s or %s, got %q", turn.BatchAuto, turn.BatchOff, c.TURNBatch))
 	}
 	return errors.Join(errs...)
 }

@@ -113,6 +113,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad public ip", []string{"--public-ip", "example.org"}, nil, "public-ip"},
 		{"bad cidr in env", nil, []string{"DUET_TURN_ALLOW_PEER=10.0.0.0/99"}, "DUET_TURN_ALLOW_PEER"},
 		{"ttl too short", []string{"--turn-ttl", "5s"}, nil, "too short"},
+		{"turn batch unknown", []string{"--turn-batch", "on"}, nil, "--turn-batch"},
 		{"turns without turn", []string{"--turn-listen", "", "--turns-listen", ":5349"}, nil, "--turns-listen"},
 		{"turns on the https address", []string{"--listen", ":8443", "--turns-listen", ":8443"}, nil, "--turns-on-https on"},
 		{"turns on the https port, one wildcard", []string{"--listen", "0.0.0.0:443", "--turns-listen", ":443"}, nil, "--turns-on-https on"},

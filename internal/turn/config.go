@@ -57,6 +57,7 @@ type Config struct {
 	TCPHandshakeTimeout        time.Duration  // TLS handshake and first STUN message of a TCP/TLS connection, default 5 s
 	TCPIdleTimeout             time.Duration  // a TCP/TLS connection silent this long is closed, default 10 min
 	SocketBuffer               int            // SO_RCVBUF/SO_SNDBUF bytes on the listener and every relay socket, default 4 MiB
+	Batch                      string         // BatchAuto (default) or BatchOff: recvmmsg/sendmmsg on the UDP sockets
 	Logger                     *slog.Logger
 }
 
@@ -80,6 +81,7 @@ func (c Config) withDefaults() Config {
 	if c.SocketBuffer == 0 {
 		c.SocketBuffer = DefaultSocketBuffer
 	}
+	c.Batch = cmp.Or(c.Batch, BatchAuto)
 	c.MaxAllocationsPerIP = cmp.Or(c.MaxAllocationsPerIP, DefaultMaxAllocationsPerIP)
 	c.MaxAllocationsTotal = cmp.Or(c.MaxAllocationsTotal, DefaultMaxAllocationsTotal)
 	c.MaxTCPPerIP = cmp.Or(c.MaxTCPPerIP, DefaultMaxTCPPerIP)
@@ -161,6 +163,9 @@ func (c Config) Validate() error {
 	}
 	if c.TCPHandshakeTimeout < 0 || c.TCPIdleTimeout < 0 {
 		bad("TCP timeouts %v, %v must not be negative", c.TCPHandshakeTimeout, c.TCPIdleTimeout)
+	}
+	if c.Batch != BatchAuto && c.Batch != BatchOff {
+		bad("Batch %q must be %q or %q", c.Batch, BatchAuto, BatchOff)
 	}
 	if c.SocketBuffer < 0 {
 		bad("SocketBuffer %d is negative", c.SocketBuffer)

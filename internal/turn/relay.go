@@ -101,6 +101,7 @@ func (g *relayGen) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.Pac
 		return nil, nil, err
 	}
 	g.s.tune(pc, "relay")
+	pc = g.s.batched(pc, relayBatch)
 	port := pc.LocalAddr().(*net.UDPAddr).Port
 	addr := &net.UDPAddr{IP: g.advertise.AsSlice(), Port: port}
 	rc := &relayConn{PacketConn: pc, s: g.s, owner: o, port: port, local: g.local(port)}

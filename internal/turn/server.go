@@ -124,7 +124,7 @@ func New(c Config) (*Server, error) {
 	s.pion = p
 	udp, tcp := s.Addr()
 	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", s.TLSAddr(), "tls_shared", addrOf(s.ext), "relay_ip", advertise,
-		"relay_ports", fmt.Sprintf("%d-%d", c.RelayMinPort, c.RelayMaxPort))
+		"relay_ports", fmt.Sprintf("%d-%d", c.RelayMinPort, c.RelayMaxPort), "batch", c.Batch == BatchAuto && batchAvailable)
 	return s, nil
 }
 
@@ -135,8 +135,8 @@ func (s *Server) listen() error {
 	if err != nil {
 		return err
 	}
-	s.udp = udp
 	s.tune(udp, "listener")
+	s.udp = s.batched(udp, listenerBatch)
 	s.tcp = &guardedListener{Listener: tcp, s: s}
 
 	if c.TLSListen != "" {

@@ -312,7 +312,7 @@ func serverGoroutines() []string {
 	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
 		for _, marker := range []string{
 			"turn/v5.(*Server)", "turn/v5/internal/server.", "turn/v5/internal/allocation.",
-			"duet/internal/turn.(*Server)", "duet/internal/turn.(*relayConn)", "duet/internal/turn.(*trackingListener)",
+			"duet/internal/turn.(*Server)", "duet/internal/turn.(*relayConn)", "duet/internal/turn.(*batchConn)", "duet/internal/turn.(*trackingListener)",
 		} {
 			if strings.Contains(g, marker) {
 				out = append(out, g)
