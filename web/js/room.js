@@ -1,6 +1,7 @@
 // The call page: wires the DOM to the lobby, the call and the signaling; no WebRTC or protocol logic lives here.
 import { Signaling, validRoom } from './protocol.js';
 import { Call } from './call.js';
+import { ChatPanel } from './chatpanel.js';
 import { linkStatus } from './callstate.js';
 import { SpeakingDetector } from './speaking.js';
 import { openMeter, playCue, wakeAudio } from './audio.js';
@@ -79,6 +80,8 @@ const ui = {
     share: el('share', B),
     fullscreen: el('fullscreen', B),
     more: el('more', B),
+    chatButton: el('chatbtn', B),
+    chatClose: el('chatclose', B),
     leave: el('leave', B),
     toasts: el('toasts', H),
     notice: el('notice', H),
@@ -105,6 +108,14 @@ const lobby = new Lobby({
     micOff: ui.joinMicOff,
     cameraOff: ui.joinCameraOff,
 });
+const chat = new ChatPanel({
+    panel: el('chat', H),
+    list: el('chatlog', HTMLOListElement),
+    form: el('chatform', HTMLFormElement),
+    input: el('chatinput', HTMLInputElement),
+    button: ui.chatButton,
+    badge: el('chatunread', H),
+}, () => ui.name.value.trim(), (key) => notice(key, null, 'error'));
 // Remembered per tab, so a reload mid-call takes the user straight back into the room.
 const inCallKey = `duet:in-call:${room}`;
 
@@ -164,12 +175,17 @@ function showView(inCall) {
     // One set of device selects: in the lobby before the call, in the settings panel during it.
     if (inCall) ui.panelDevices.append(ui.devices);
     else ui.lobbyForm.insertBefore(ui.devices, ui.lobbyForm.querySelector('.toggles'));
-    if (!inCall) setPanel(false);
+    if (!inCall) {
+        setPanel(false);
+        chat.setOpen(false);
+    }
 }
 
 /** @param {boolean} open */
 function setPanel(open) {
     const wasOpen = !ui.panel.hidden;
+    // One side panel at a time: settings or chat.
+    if (open && chat.open) chat.setOpen(false);
     ui.panel.hidden = !open;
     ui.more.setAttribute('aria-expanded', String(open));
     // Keyboard users land in the panel, and back on the button that opened it.
@@ -430,8 +446,9 @@ function stateChanged(state) {
 /** @param {KeyboardEvent} e */
 function shortcut(e) {
     if (ui.callView.hidden || e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
-    if (e.key === 'Escape' && !ui.panel.hidden) {
+    if (e.key === 'Escape' && (!ui.panel.hidden || chat.open)) {
         setPanel(false);
+        chat.setOpen(false);
         return;
     }
     const target = e.target;
@@ -455,6 +472,7 @@ function wire() {
     call.onstats = showStats;
     call.onlink = showLink;
     call.onarrival = arrival;
+    call.onpeerconnection = (pc) => chat.attach(pc);
 
     ui.lobbyForm.addEventListener('submit', (e) => {
         e.preventDefault();
@@ -485,11 +503,16 @@ function wire() {
     ui.share.addEventListener('click', () => (call.screenTrack ? call.stopShare() : call.startShare()));
     ui.fullscreen.addEventListener('click', toggleFullscreen);
     ui.stage.addEventListener('dblclick', (e) => {
-        if (!(e.target instanceof Element) || !e.target.closest('#selftile, #panel')) toggleFullscreen();
+        if (!(e.target instanceof Element) || !e.target.closest('#selftile, #panel, #chat')) toggleFullscreen();
     });
     document.addEventListener('fullscreenchange', showFullscreen);
     ui.more.addEventListener('click', () => setPanel(ui.panel.hidden));
     ui.panelClose.addEventListener('click', () => setPanel(false));
+    ui.chatButton.addEventListener('click', () => {
+        if (!chat.open) setPanel(false);
+        chat.setOpen(!chat.open);
+    });
+    ui.chatClose.addEventListener('click', () => chat.setOpen(false));
     ui.copy.addEventListener('click', copyLink);
     ui.remote.addEventListener('click', playRemote);
     ui.volume.addEventListener('input', () => { ui.remote.volume = Number(ui.volume.value); });
@@ -529,6 +552,7 @@ function wire() {
         showRemote();
         showLink();
         refreshDevices();
+        chat.relabel();
         if (!validRoom(room)) ui.roomName.textContent = t('room.none');
     });
 }
