@@ -2,6 +2,7 @@
 import { Signaling, validRoom } from './protocol.js';
 import { Call } from './call.js';
 import { ChatPanel } from './chatpanel.js';
+import { download, fileName, snapshot } from './snapshot.js';
 import { linkStatus } from './callstate.js';
 import { SpeakingDetector } from './speaking.js';
 import { openMeter, playCue, wakeAudio } from './audio.js';
@@ -75,6 +76,7 @@ const ui = {
     selfShow: el('selfshow', HTMLInputElement),
     cue: el('cue', HTMLInputElement),
     pip: el('pip', B),
+    snapshot: el('snapshot', B),
     mute: el('mute', B),
     camera: el('camera', B),
     share: el('share', B),
@@ -373,6 +375,15 @@ async function togglePip() {
     }
 }
 
+async function saveSnapshot() {
+    const png = await snapshot(ui.remote);
+    if (!png) {
+        notice('notice.noPicture', null, 'error');
+        return;
+    }
+    download(png, fileName('png'));
+}
+
 // ---- arrival: a cue, and the tab title while the tab is hidden ----
 
 /** @param {boolean} arrived */
@@ -517,6 +528,7 @@ function wire() {
     ui.remote.addEventListener('click', playRemote);
     ui.volume.addEventListener('input', () => { ui.remote.volume = Number(ui.volume.value); });
     ui.pip.addEventListener('click', togglePip);
+    ui.snapshot.addEventListener('click', saveSnapshot);
     ui.selfMove.addEventListener('click', () => {
         prefs.corner = CORNERS[(CORNERS.indexOf(prefs.corner) + 1) % CORNERS.length];
         savePrefs(prefs);
