@@ -3,6 +3,7 @@ import { Signaling, validRoom } from './protocol.js';
 import { Call } from './call.js';
 import { ChatPanel } from './chatpanel.js';
 import { download, fileName, snapshot } from './snapshot.js';
+import { applyQuality, isQuality } from './quality.js';
 import { linkStatus } from './callstate.js';
 import { SpeakingDetector } from './speaking.js';
 import { openMeter, playCue, wakeAudio } from './audio.js';
@@ -73,6 +74,7 @@ const ui = {
     panelClose: el('panelclose', B),
     panelDevices: el('paneldevices', H),
     volume: el('volume', HTMLInputElement),
+    quality: el('quality', HTMLSelectElement),
     selfShow: el('selfshow', HTMLInputElement),
     cue: el('cue', HTMLInputElement),
     pip: el('pip', B),
@@ -287,6 +289,21 @@ function showStats(s) {
     st.res.textContent = s.frameWidth ? `${s.frameWidth}×${s.frameHeight}` : '–';
 }
 
+// ---- send quality: applied to the video sender on a choice, and checked once a second (new track, new call) ----
+
+/** @type {import('./quality.js').Quality} */
+let quality = 'auto';
+
+function applySendQuality() {
+    const pc = call.pc;
+    if (!pc) return;
+    for (const sender of pc.getSenders()) {
+        applyQuality(sender, quality, !!call.screenTrack).catch((e) => {
+            notice('notice.qualityFailed', { reason: e instanceof Error ? e.message : String(e) }, 'error');
+        });
+    }
+}
+
 // ---- speaking: our own microphone's level, told to the other person ----
 
 /** @type {import('./audio.js').LevelMeter | null} */
@@ -480,7 +497,10 @@ function wire() {
     call.onremotestream = showRemote;
     call.onpeer = (p) => { peer = p; showRemote(); };
     call.onmedia = showMedia;
-    call.onstats = showStats;
+    call.onstats = (s) => {
+        showStats(s);
+        applySendQuality();
+    };
     call.onlink = showLink;
     call.onarrival = arrival;
     call.onpeerconnection = (pc) => chat.attach(pc);
@@ -528,6 +548,10 @@ function wire() {
     ui.remote.addEventListener('click', playRemote);
     ui.volume.addEventListener('input', () => { ui.remote.volume = Number(ui.volume.value); });
     ui.pip.addEventListener('click', togglePip);
+    ui.quality.addEventListener('change', () => {
+        if (isQuality(ui.quality.value)) quality = ui.quality.value;
+        applySendQuality();
+    });
     ui.snapshot.addEventListener('click', saveSnapshot);
     ui.selfMove.addEventListener('click', () => {
         prefs.corner = CORNERS[(CORNERS.indexOf(prefs.corner) + 1) % CORNERS.length];
