@@ -4,6 +4,8 @@ import { Call } from './call.js';
 import { ChatPanel } from './chatpanel.js';
 import { download, fileName, snapshot } from './snapshot.js';
 import { applyQuality, isQuality } from './quality.js';
+import { GraphRing, pointFrom } from './graphs.js';
+import { GraphPanel } from './graphpanel.js';
 import { linkStatus } from './callstate.js';
 import { SpeakingDetector } from './speaking.js';
 import { openMeter, playCue, wakeAudio } from './audio.js';
@@ -98,6 +100,8 @@ const ui = {
         send: el('stat-send', H),
         recv: el('stat-recv', H),
         res: el('stat-res', H),
+        codec: el('stat-codec', H),
+        path: el('stat-path', H),
     },
 };
 
@@ -287,6 +291,15 @@ function showStats(s) {
     st.send.textContent = typeof s.sendKbps === 'number' ? `${Math.round(s.sendKbps)} kbit/s` : '–';
     st.recv.textContent = typeof s.recvKbps === 'number' ? `${Math.round(s.recvKbps)} kbit/s` : '–';
     st.res.textContent = s.frameWidth ? `${s.frameWidth}×${s.frameHeight}` : '–';
+    st.codec.textContent = s.codec || '–';
+    st.path.textContent = !s.localCandidateType ? '–'
+        : s.relayProtocol ? t('path.relay', { proto: s.relayProtocol.toUpperCase() })
+            : s.remoteCandidateType === 'relay' ? t('path.theirRelay') : t('path.direct');
+    if (typeof s.timestamp === 'number') {
+        ring.push(pointFrom(s, lastLost));
+        lastLost = s.packetsLost;
+        graphPanel.update();
+    }
 }
 
 // ---- send quality: applied to the video sender on a choice, and checked once a second (new track, new call) ----
@@ -303,6 +316,13 @@ function applySendQuality() {
         });
     }
 }
+
+// ---- graphs: the last minute of stats ----
+
+const ring = new GraphRing();
+/** @type {number | null} */
+let lastLost = null;
+const graphPanel = new GraphPanel(el('graphs', H), ring);
 
 // ---- speaking: our own microphone's level, told to the other person ----
 
@@ -548,6 +568,7 @@ function wire() {
     ui.remote.addEventListener('click', playRemote);
     ui.volume.addEventListener('input', () => { ui.remote.volume = Number(ui.volume.value); });
     ui.pip.addEventListener('click', togglePip);
+    el('details', HTMLDetailsElement).addEventListener('toggle', () => graphPanel.update());
     ui.quality.addEventListener('change', () => {
         if (isQuality(ui.quality.value)) quality = ui.quality.value;
         applySendQuality();
@@ -589,6 +610,7 @@ function wire() {
         showLink();
         refreshDevices();
         chat.relabel();
+        graphPanel.build();
         if (!validRoom(room)) ui.roomName.textContent = t('room.none');
     });
 }
@@ -632,6 +654,7 @@ function start() {
             localStream: () => call.localStream,
             remoteStream: () => call.remoteStream,
             peer: () => call.peer,
+            graphs: () => graphPanel.snapshot(),
             socketId: () => signaling.id,
             connected: () => signaling.connected,
         }),
