@@ -1,7 +1,7 @@
 # duet: `make run` starts a server with a self-signed certificate for localhost; `make test` runs every test.
 GO       ?= go
 NPM      ?= npm
-VENDORED := web/vendor/socket.io.esm.min.js web/vendor/uPlot.esm.js web/vendor/uPlot.min.css
+VENDORED := web/vendor/socket.io.esm.min.js web/vendor/uPlot.esm.js web/vendor/uPlot.min.css web/vendor/fix-webm-duration.js
 
 .PHONY: all build run test test-deps vet jscheck jstest fuzz clean
 
@@ -15,6 +15,7 @@ $(VENDORED): node_modules/.package-lock.json
 	mkdir -p web/vendor
 	cp node_modules/socket.io-client/dist/socket.io.esm.min.js web/vendor/
 	cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css web/vendor/
+	cp node_modules/fix-webm-duration/fix-webm-duration.js web/vendor/
 
 build: $(VENDORED)
 	$(GO) build -o bin/duet ./cmd/duet

@@ -1,5 +1,6 @@
-// Text chat between the two pages over its own RTCDataChannel (docs/protocol.md): the message format, link
-// splitting, and the bounded history with its outbox; no DOM. The history outlives any one connection.
+// Text chat between the two pages over its own RTCDataChannel (docs/protocol.md), which also carries the
+// recording indicator: the message format, link splitting, and the bounded history with its outbox; no DOM.
+// The history outlives any one connection.
 
 import { cleanName } from './control.js';
 
@@ -52,10 +53,20 @@ export function encodeChat(name, text) {
 }
 
 /**
+ * @param {boolean} on  we are recording the call
+ * @returns {string}
+ */
+export function encodeRecording(on) {
+    return JSON.stringify({ v: CHAT_VERSION, type: 'recording', on: !!on });
+}
+
+/** @typedef {{type: 'chat', name: string, text: string} | {type: 'recording', on: boolean}} ChatMessage */
+
+/**
  * The message in a chat channel frame, or null for anything else (binary, oversize, other version or type, empty
  * or too long text): peers ignore what they do not understand.
  * @param {unknown} data
- * @returns {{name: string, text: string} | null}
+ * @returns {ChatMessage | null}
  */
 export function decodeChat(data) {
     if (typeof data !== 'string' || data.length > MAX_CHAT_FRAME) return null;
@@ -65,11 +76,12 @@ export function decodeChat(data) {
     } catch {
         return null;
     }
-    if (!m || typeof m !== 'object' || Array.isArray(m) || m.v !== CHAT_VERSION || m.type !== 'chat') return null;
-    if (typeof m.name !== 'string') return null;
+    if (!m || typeof m !== 'object' || Array.isArray(m) || m.v !== CHAT_VERSION) return null;
+    if (m.type === 'recording') return typeof m.on === 'boolean' ? { type: 'recording', on: m.on } : null;
+    if (m.type !== 'chat' || typeof m.name !== 'string') return null;
     const text = cleanChatText(m.text);
     if (text === null) return null;
-    return { name: cleanName(m.name), text };
+    return { type: 'chat', name: cleanName(m.name), text };
 }
 
 // A web address as people paste it; trailing punctuation of the sentence around it is left out below.

@@ -1,7 +1,7 @@
 // The chat panel: binds the chat channel of each peer connection to the history (chat.js) and shows it; text
 // reaches the page only as text nodes, links only as http(s) anchors.
 
-import { CHAT_CHANNEL_ID, CHAT_LABEL, ChatLog, decodeChat, encodeChat, splitLinks } from './chat.js';
+import { CHAT_CHANNEL_ID, CHAT_LABEL, ChatLog, decodeChat, encodeChat, encodeRecording, splitLinks } from './chat.js';
 import { t } from './locale.js';
 
 /** @typedef {import('./chat.js').ChatEntry} ChatEntry */
@@ -30,6 +30,10 @@ export class ChatPanel {
         /** @type {RTCDataChannel | null} */
         this.channel = null;
         this.unread = 0;
+        // Whether we record the call: told to the other person on every change and whenever a channel opens.
+        this.recording = false;
+        /** @type {((on: boolean) => void) | null} the other person started or stopped recording */
+        this.onpeerrecording = null;
         /** @type {Map<number, HTMLLIElement>} */
         this.items = new Map();
         ui.form.addEventListener('submit', (e) => {
@@ -51,12 +55,18 @@ export class ChatPanel {
         const ch = pc.createDataChannel(CHAT_LABEL, { negotiated: true, id: CHAT_CHANNEL_ID, ordered: true });
         this.channel = ch;
         ch.onopen = () => {
-            if (ch === this.channel) this.#flush();
+            if (ch !== this.channel) return;
+            if (this.recording) ch.send(encodeRecording(true));
+            this.#flush();
         };
         ch.onmessage = (e) => {
             if (ch !== this.channel) return;
             const msg = decodeChat(e.data);
             if (!msg) return;
+            if (msg.type === 'recording') {
+                if (this.onpeerrecording) this.onpeerrecording(msg.on);
+                return;
+            }
             this.#show(this.log.addTheirs(msg, Date.now()));
             if (!this.open || document.hidden) {
                 this.unread++;
@@ -64,8 +74,18 @@ export class ChatPanel {
             }
         };
         ch.onclose = () => {
-            if (ch === this.channel) this.channel = null;
+            if (ch !== this.channel) return;
+            this.channel = null;
+            // Whoever recorded us through that connection no longer does.
+            if (this.onpeerrecording) this.onpeerrecording(false);
         };
+    }
+
+    /** @param {boolean} on */
+    setRecording(on) {
+        this.recording = on;
+        const ch = this.channel;
+        if (ch && ch.readyState === 'open') ch.send(encodeRecording(on));
     }
 
     /** @param {string} text */

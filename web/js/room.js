@@ -6,6 +6,7 @@ import { download, fileName, snapshot } from './snapshot.js';
 import { applyQuality, isQuality } from './quality.js';
 import { GraphRing, pointFrom } from './graphs.js';
 import { GraphPanel } from './graphpanel.js';
+import { Recording, canRecord } from './record.js';
 import { linkStatus } from './callstate.js';
 import { SpeakingDetector } from './speaking.js';
 import { openMeter, playCue, wakeAudio } from './audio.js';
@@ -81,6 +82,11 @@ const ui = {
     cue: el('cue', HTMLInputElement),
     pip: el('pip', B),
     snapshot: el('snapshot', B),
+    record: el('record', B),
+    recMode: el('recmode', HTMLSelectElement),
+    recMine: el('recmine', H),
+    recTime: el('rectime', H),
+    recPeer: el('recpeer', H),
     mute: el('mute', B),
     camera: el('camera', B),
     share: el('share', B),
@@ -186,6 +192,8 @@ function showView(inCall) {
     if (!inCall) {
         setPanel(false);
         chat.setOpen(false);
+        if (recording) toggleRecording();
+        ui.recPeer.hidden = true;
     }
 }
 
@@ -220,7 +228,7 @@ function showMedia(m) {
     setLabel(ui.camera, camOff ? 'ctl.cameraOn' : 'ctl.cameraOff');
     ui.share.setAttribute('aria-pressed', String(m.sharing));
     setLabel(ui.share, m.sharing ? 'ctl.stopShare' : 'ctl.share');
-    for (const b of [ui.mute, ui.camera, ui.share]) b.disabled = !m.active;
+    for (const b of [ui.mute, ui.camera, ui.share, ui.record]) b.disabled = !m.active;
     // Mirror the camera preview only: a mirrored screen would be unreadable.
     ui.local.classList.toggle('screen', m.sharing);
     ui.selfEmpty.hidden = m.sharing || !camOff;
@@ -421,6 +429,49 @@ async function saveSnapshot() {
     download(png, fileName('png'));
 }
 
+// ---- recording ----
+
+/** @type {Recording | null} */
+let recording = null;
+let recTimer = 0;
+
+async function toggleRecording() {
+    if (recording) {
+        const r = recording;
+        recording = null;
+        showRecording();
+        download(await r.stop(), fileName('webm'));
+        return;
+    }
+    const audio = [call.micTrack, ...(call.remoteStream ? call.remoteStream.getAudioTracks() : [])];
+    try {
+        recording = new Recording({
+            remote: ui.remote,
+            local: ui.local,
+            audio: /** @type {MediaStreamTrack[]} */ (audio.filter((tr) => tr && tr.readyState === 'live')),
+            mode: ui.recMode.value === 'remote' ? 'remote' : 'both',
+        });
+    } catch (e) {
+        notice('notice.recordFailed', { reason: e instanceof Error ? e.message : String(e) }, 'error');
+    }
+    showRecording();
+}
+
+function showRecording() {
+    const on = !!recording;
+    chat.setRecording(on);
+    ui.record.setAttribute('aria-pressed', String(on));
+    setLabel(ui.record, on ? 'ctl.stopRecord' : 'ctl.record');
+    ui.recMine.hidden = !on;
+    clearInterval(recTimer);
+    const tick = () => {
+        const s = recording ? Math.floor(recording.elapsed) : 0;
+        ui.recTime.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+    };
+    tick();
+    if (on) recTimer = window.setInterval(tick, 1000);
+}
+
 // ---- arrival: a cue, and the tab title while the tab is hidden ----
 
 /** @param {boolean} arrived */
@@ -515,7 +566,12 @@ function wire() {
     // Only a stream with video: one without never has metadata, and the video element would wait for it.
     call.onlocalstream = (stream) => { ui.local.srcObject = stream && stream.getVideoTracks().length ? stream : null; };
     call.onremotestream = showRemote;
-    call.onpeer = (p) => { peer = p; showRemote(); };
+    call.onpeer = (p) => {
+        peer = p;
+        if (!p) ui.recPeer.hidden = true;
+        showRemote();
+    };
+    chat.onpeerrecording = (on) => { ui.recPeer.hidden = !on; };
     call.onmedia = showMedia;
     call.onstats = (s) => {
         showStats(s);
@@ -574,6 +630,7 @@ function wire() {
         applySendQuality();
     });
     ui.snapshot.addEventListener('click', saveSnapshot);
+    ui.record.addEventListener('click', toggleRecording);
     ui.selfMove.addEventListener('click', () => {
         prefs.corner = CORNERS[(CORNERS.indexOf(prefs.corner) + 1) % CORNERS.length];
         savePrefs(prefs);
@@ -622,6 +679,8 @@ function start() {
     ui.share.hidden = !(navigator.mediaDevices && 'getDisplayMedia' in navigator.mediaDevices);
     ui.fullscreen.hidden = !document.fullscreenEnabled;
     ui.pip.hidden = !document.pictureInPictureEnabled;
+    ui.record.hidden = !canRecord();
+    el('recfield', H).hidden = ui.record.hidden;
     ui.speakerField.hidden = !canPickSpeaker;
     ui.relayNote.hidden = !relay;
     ui.name.value = prefs.name;

@@ -3,12 +3,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
     ChatLog, MAX_CHAT_FRAME, MAX_CHAT_HISTORY, MAX_CHAT_PENDING, MAX_CHAT_TEXT,
-    cleanChatText, decodeChat, encodeChat, splitLinks,
+    cleanChatText, decodeChat, encodeChat, encodeRecording, splitLinks,
 } from '../js/chat.js';
 
 test('a chat message round-trips', () => {
     for (const text of ['hi', '<b>bold</b> & "quotes"', 'line 1\nline 2', '你好', 'x'.repeat(MAX_CHAT_TEXT)]) {
-        assert.deepEqual(decodeChat(encodeChat('Ada', text)), { name: 'Ada', text });
+        assert.deepEqual(decodeChat(encodeChat('Ada', text)), { type: 'chat', name: 'Ada', text });
     }
 });
 
@@ -33,7 +33,14 @@ test('decode drops what is not a chat message of this version', () => {
         ['oversize frame', JSON.stringify({ ...ok, pad: 'z'.repeat(MAX_CHAT_FRAME) })],
     ];
     for (const [what, data] of bad) assert.equal(decodeChat(data), null, what);
-    assert.deepEqual(decodeChat(JSON.stringify(ok)), { name: 'A', text: 'hi' });
+    assert.deepEqual(decodeChat(JSON.stringify(ok)), { type: 'chat', name: 'A', text: 'hi' });
+});
+
+test('the recording indicator round-trips; a malformed one is dropped', () => {
+    assert.deepEqual(decodeChat(encodeRecording(true)), { type: 'recording', on: true });
+    assert.deepEqual(decodeChat(encodeRecording(false)), { type: 'recording', on: false });
+    assert.equal(decodeChat(JSON.stringify({ v: 1, type: 'recording', on: 'yes' })), null);
+    assert.equal(decodeChat(JSON.stringify({ v: 1, type: 'recording' })), null);
 });
 
 test('text is trimmed, control characters become spaces, line breaks stay', () => {
