@@ -7,6 +7,7 @@ import { applyQuality, isQuality } from './quality.js';
 import { GraphRing, pointFrom } from './graphs.js';
 import { GraphPanel } from './graphpanel.js';
 import { Recording, canRecord } from './record.js';
+import { FilePanel } from './filepanel.js';
 import { linkStatus } from './callstate.js';
 import { SpeakingDetector } from './speaking.js';
 import { openMeter, playCue, wakeAudio } from './audio.js';
@@ -130,6 +131,8 @@ const chat = new ChatPanel({
     button: ui.chatButton,
     badge: el('chatunread', H),
 }, () => ui.name.value.trim(), (key) => notice(key, null, 'error'));
+const files = new FilePanel(el('transfers', HTMLUListElement), (key) => notice(key, null, 'error'));
+const fileInput = el('fileinput', HTMLInputElement);
 // Remembered per tab, so a reload mid-call takes the user straight back into the room.
 const inCallKey = `duet:in-call:${room}`;
 
@@ -579,7 +582,27 @@ function wire() {
     };
     call.onlink = showLink;
     call.onarrival = arrival;
-    call.onpeerconnection = (pc) => chat.attach(pc);
+    call.onpeerconnection = (pc) => {
+        chat.attach(pc);
+        files.attach(pc);
+    };
+    files.onincoming = () => {
+        if (!chat.open) ui.chatButton.click();
+    };
+    el('filebtn', B).addEventListener('click', () => fileInput.click());
+    fileInput.addEventListener('change', () => {
+        if (fileInput.files) files.add(Array.from(fileInput.files));
+        fileInput.value = '';
+    });
+    ui.stage.addEventListener('dragover', (e) => {
+        if (e.dataTransfer && e.dataTransfer.types.includes('Files')) e.preventDefault();
+    });
+    ui.stage.addEventListener('drop', (e) => {
+        if (!e.dataTransfer || !e.dataTransfer.files.length) return;
+        e.preventDefault();
+        files.add(Array.from(e.dataTransfer.files));
+        if (!chat.open) ui.chatButton.click();
+    });
 
     ui.lobbyForm.addEventListener('submit', (e) => {
         e.preventDefault();
