@@ -1,7 +1,7 @@
 # duet: `make run` starts a server with a self-signed certificate for localhost; `make test` runs every test.
 GO       ?= go
 NPM      ?= npm
-VENDORED := web/vendor/socket.io.esm.min.js
+VENDORED := web/vendor/socket.io.esm.min.js web/vendor/uPlot.esm.js web/vendor/uPlot.min.css web/vendor/fix-webm-duration.js web/vendor/noble/sha2.js
 
 .PHONY: all build run test test-deps vet jscheck jstest fuzz clean
 
@@ -14,6 +14,10 @@ node_modules/.package-lock.json: package.json package-lock.json
 $(VENDORED): node_modules/.package-lock.json
 	mkdir -p web/vendor
 	cp node_modules/socket.io-client/dist/socket.io.esm.min.js web/vendor/
+	cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css web/vendor/
+	cp node_modules/fix-webm-duration/fix-webm-duration.js web/vendor/
+	mkdir -p web/vendor/noble
+	cp node_modules/@noble/hashes/sha2.js node_modules/@noble/hashes/_md.js node_modules/@noble/hashes/_u64.js node_modules/@noble/hashes/utils.js web/vendor/noble/
 
 build: $(VENDORED)
 	$(GO) build -o bin/duet ./cmd/duet

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real tools the tests drive and check duet with, only when they are missing: headless
-# Chromium, Firefox ESR, coturn's client, shellcheck, systemd-analyze, redis-server, haproxy, and
+# Chromium, Firefox ESR, coturn's client, shellcheck, systemd-analyze, redis-server, haproxy, ffprobe, and
 # iproute2 and nftables for the network lab (internal/netlab).
 set -euo pipefail
 missing=()
@@ -14,6 +14,7 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+command -v ffprobe >/dev/null 2>&1 || missing+=(ffmpeg)
 if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
 echo "installing test dependencies: ${missing[*]}"
 sudo=""

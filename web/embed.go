@@ -4,7 +4,7 @@ package web
 import "embed"
 
 // Files is the client: pages, scripts, styles, catalogues, icons, the manifest and the npm libraries
-// `make build` copies into vendor/.
+// `make build` copies into vendor/ (all: because @noble/hashes names some modules _md.js, _u64.js).
 //
-//go:embed *.html manifest.json css js i18n icons vendor
+//go:embed *.html manifest.json css js i18n icons all:vendor
 var Files embed.FS

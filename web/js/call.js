@@ -131,6 +131,8 @@ export class Call {
         this.onlink = null;
         /** @type {((arrived: boolean) => void) | null} the other person arrived or left */
         this.onarrival = null;
+        /** @type {((pc: RTCPeerConnection) => void) | null} a new connection, before its first offer or answer: for the page's own data channels */
+        this.onpeerconnection = null;
 
         this.#wireSignaling();
     }
@@ -530,6 +532,7 @@ export class Call {
         this.pc = pc;
         this.offerer = offerer;
         this.lastBytes = null;
+        if (this.onpeerconnection) this.onpeerconnection(pc);
         this.relayed = false;
         if (offerer) {
             // Both kinds are always offered, recvonly when there is nothing to send, so the answerer can send

@@ -1,6 +1,13 @@
 // The call page: wires the DOM to the lobby, the call and the signaling; no WebRTC or protocol logic lives here.
 import { Signaling, validRoom } from './protocol.js';
 import { Call } from './call.js';
+import { ChatPanel } from './chatpanel.js';
+import { download, fileName, snapshot } from './snapshot.js';
+import { applyQuality, isQuality } from './quality.js';
+import { GraphRing, pointFrom } from './graphs.js';
+import { GraphPanel } from './graphpanel.js';
+import { Recording, canRecord } from './record.js';
+import { FilePanel } from './filepanel.js';
 import { linkStatus } from './callstate.js';
 import { SpeakingDetector } from './speaking.js';
 import { openMeter, playCue, wakeAudio } from './audio.js';
@@ -71,14 +78,23 @@ const ui = {
     panelClose: el('panelclose', B),
     panelDevices: el('paneldevices', H),
     volume: el('volume', HTMLInputElement),
+    quality: el('quality', HTMLSelectElement),
     selfShow: el('selfshow', HTMLInputElement),
     cue: el('cue', HTMLInputElement),
     pip: el('pip', B),
+    snapshot: el('snapshot', B),
+    record: el('record', B),
+    recMode: el('recmode', HTMLSelectElement),
+    recMine: el('recmine', H),
+    recTime: el('rectime', H),
+    recPeer: el('recpeer', H),
     mute: el('mute', B),
     camera: el('camera', B),
     share: el('share', B),
     fullscreen: el('fullscreen', B),
     more: el('more', B),
+    chatButton: el('chatbtn', B),
+    chatClose: el('chatclose', B),
     leave: el('leave', B),
     toasts: el('toasts', H),
     notice: el('notice', H),
@@ -92,6 +108,8 @@ const ui = {
         send: el('stat-send', H),
         recv: el('stat-recv', H),
         res: el('stat-res', H),
+        codec: el('stat-codec', H),
+        path: el('stat-path', H),
     },
 };
 
@@ -106,6 +124,16 @@ const lobby = new Lobby({
     micOff: ui.joinMicOff,
     cameraOff: ui.joinCameraOff,
 });
+const chat = new ChatPanel({
+    panel: el('chat', H),
+    list: el('chatlog', HTMLOListElement),
+    form: el('chatform', HTMLFormElement),
+    input: el('chatinput', HTMLInputElement),
+    button: ui.chatButton,
+    badge: el('chatunread', H),
+}, () => ui.name.value.trim(), (key) => notice(key, null, 'error'));
+const files = new FilePanel(el('transfers', HTMLUListElement), (key) => notice(key, null, 'error'));
+const fileInput = el('fileinput', HTMLInputElement);
 // Remembered per tab, so a reload mid-call takes the user straight back into the room.
 const inCallKey = `duet:in-call:${room}`;
 
@@ -165,12 +193,19 @@ function showView(inCall) {
     // One set of device selects: in the lobby before the call, in the settings panel during it.
     if (inCall) ui.panelDevices.append(ui.devices);
     else ui.lobbyForm.insertBefore(ui.devices, ui.lobbyForm.querySelector('.toggles'));
-    if (!inCall) setPanel(false);
+    if (!inCall) {
+        setPanel(false);
+        chat.setOpen(false);
+        if (recording) toggleRecording();
+        ui.recPeer.hidden = true;
+    }
 }
 
 /** @param {boolean} open */
 function setPanel(open) {
     const wasOpen = !ui.panel.hidden;
+    // One side panel at a time: settings or chat.
+    if (open && chat.open) chat.setOpen(false);
     ui.panel.hidden = !open;
     ui.more.setAttribute('aria-expanded', String(open));
     // Keyboard users land in the panel, and back on the button that opened it.
@@ -197,7 +232,7 @@ function showMedia(m) {
     setLabel(ui.camera, camOff ? 'ctl.cameraOn' : 'ctl.cameraOff');
     ui.share.setAttribute('aria-pressed', String(m.sharing));
     setLabel(ui.share, m.sharing ? 'ctl.stopShare' : 'ctl.share');
-    for (const b of [ui.mute, ui.camera, ui.share]) b.disabled = !m.active;
+    for (const b of [ui.mute, ui.camera, ui.share, ui.record]) b.disabled = !m.active;
     // Mirror the camera preview only: a mirrored screen would be unreadable.
     ui.local.classList.toggle('screen', m.sharing);
     ui.selfEmpty.hidden = m.sharing || !camOff;
@@ -274,7 +309,38 @@ function showStats(s) {
     st.send.textContent = typeof s.sendKbps === 'number' ? `${Math.round(s.sendKbps)} kbit/s` : '–';
     st.recv.textContent = typeof s.recvKbps === 'number' ? `${Math.round(s.recvKbps)} kbit/s` : '–';
     st.res.textContent = s.frameWidth ? `${s.frameWidth}×${s.frameHeight}` : '–';
+    st.codec.textContent = s.codec || '–';
+    st.path.textContent = !s.localCandidateType ? '–'
+        : s.relayProtocol ? t('path.relay', { proto: s.relayProtocol.toUpperCase() })
+            : s.remoteCandidateType === 'relay' ? t('path.theirRelay') : t('path.direct');
+    if (typeof s.timestamp === 'number') {
+        ring.push(pointFrom(s, lastLost));
+        lastLost = s.packetsLost;
+        graphPanel.update();
+    }
 }
+
+// ---- send quality: applied to the video sender on a choice, and checked once a second (new track, new call) ----
+
+/** @type {import('./quality.js').Quality} */
+let quality = 'auto';
+
+function applySendQuality() {
+    const pc = call.pc;
+    if (!pc) return;
+    for (const sender of pc.getSenders()) {
+        applyQuality(sender, quality, !!call.screenTrack).catch((e) => {
+            notice('notice.qualityFailed', { reason: e instanceof Error ? e.message : String(e) }, 'error');
+        });
+    }
+}
+
+// ---- graphs: the last minute of stats ----
+
+const ring = new GraphRing();
+/** @type {number | null} */
+let lastLost = null;
+const graphPanel = new GraphPanel(el('graphs', H), ring);
 
 // ---- speaking: our own microphone's level, told to the other person ----
 
@@ -364,6 +430,58 @@ async function togglePip() {
     }
 }
 
+async function saveSnapshot() {
+    const png = await snapshot(ui.remote);
+    if (!png) {
+        notice('notice.noPicture', null, 'error');
+        return;
+    }
+    download(png, fileName('png'));
+}
+
+// ---- recording ----
+
+/** @type {Recording | null} */
+let recording = null;
+let recTimer = 0;
+
+async function toggleRecording() {
+    if (recording) {
+        const r = recording;
+        recording = null;
+        showRecording();
+        download(await r.stop(), fileName('webm'));
+        return;
+    }
+    const audio = [call.micTrack, ...(call.remoteStream ? call.remoteStream.getAudioTracks() : [])];
+    try {
+        recording = new Recording({
+            remote: ui.remote,
+            local: ui.local,
+            audio: /** @type {MediaStreamTrack[]} */ (audio.filter((tr) => tr && tr.readyState === 'live')),
+            mode: ui.recMode.value === 'remote' ? 'remote' : 'both',
+        });
+    } catch (e) {
+        notice('notice.recordFailed', { reason: e instanceof Error ? e.message : String(e) }, 'error');
+    }
+    showRecording();
+}
+
+function showRecording() {
+    const on = !!recording;
+    chat.setRecording(on);
+    ui.record.setAttribute('aria-pressed', String(on));
+    setLabel(ui.record, on ? 'ctl.stopRecord' : 'ctl.record');
+    ui.recMine.hidden = !on;
+    clearInterval(recTimer);
+    const tick = () => {
+        const s = recording ? Math.floor(recording.elapsed) : 0;
+        ui.recTime.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+    };
+    tick();
+    if (on) recTimer = window.setInterval(tick, 1000);
+}
+
 // ---- arrival: a cue, and the tab title while the tab is hidden ----
 
 /** @param {boolean} arrived */
@@ -437,8 +555,9 @@ function stateChanged(state) {
 /** @param {KeyboardEvent} e */
 function shortcut(e) {
     if (ui.callView.hidden || e.ctrlKey || e.metaKey || e.altKey || e.repeat) return;
-    if (e.key === 'Escape' && !ui.panel.hidden) {
+    if (e.key === 'Escape' && (!ui.panel.hidden || chat.open)) {
         setPanel(false);
+        chat.setOpen(false);
         return;
     }
     const target = e.target;
@@ -457,11 +576,40 @@ function wire() {
     // Only a stream with video: one without never has metadata, and the video element would wait for it.
     call.onlocalstream = (stream) => { ui.local.srcObject = stream && stream.getVideoTracks().length ? stream : null; };
     call.onremotestream = showRemote;
-    call.onpeer = (p) => { peer = p; showRemote(); };
+    call.onpeer = (p) => {
+        peer = p;
+        if (!p) ui.recPeer.hidden = true;
+        showRemote();
+    };
+    chat.onpeerrecording = (on) => { ui.recPeer.hidden = !on; };
     call.onmedia = showMedia;
-    call.onstats = showStats;
+    call.onstats = (s) => {
+        showStats(s);
+        applySendQuality();
+    };
     call.onlink = showLink;
     call.onarrival = arrival;
+    call.onpeerconnection = (pc) => {
+        chat.attach(pc);
+        files.attach(pc);
+    };
+    files.onincoming = () => {
+        if (!chat.open) ui.chatButton.click();
+    };
+    el('filebtn', B).addEventListener('click', () => fileInput.click());
+    fileInput.addEventListener('change', () => {
+        if (fileInput.files) files.add(Array.from(fileInput.files));
+        fileInput.value = '';
+    });
+    ui.stage.addEventListener('dragover', (e) => {
+        if (e.dataTransfer && e.dataTransfer.types.includes('Files')) e.preventDefault();
+    });
+    ui.stage.addEventListener('drop', (e) => {
+        if (!e.dataTransfer || !e.dataTransfer.files.length) return;
+        e.preventDefault();
+        files.add(Array.from(e.dataTransfer.files));
+        if (!chat.open) ui.chatButton.click();
+    });
 
     ui.lobbyForm.addEventListener('submit', (e) => {
         e.preventDefault();
@@ -492,15 +640,27 @@ function wire() {
     ui.share.addEventListener('click', () => (call.screenTrack ? call.stopShare() : call.startShare()));
     ui.fullscreen.addEventListener('click', toggleFullscreen);
     ui.stage.addEventListener('dblclick', (e) => {
-        if (!(e.target instanceof Element) || !e.target.closest('#selftile, #panel')) toggleFullscreen();
+        if (!(e.target instanceof Element) || !e.target.closest('#selftile, #panel, #chat')) toggleFullscreen();
     });
     document.addEventListener('fullscreenchange', showFullscreen);
     ui.more.addEventListener('click', () => setPanel(ui.panel.hidden));
     ui.panelClose.addEventListener('click', () => setPanel(false));
+    ui.chatButton.addEventListener('click', () => {
+        if (!chat.open) setPanel(false);
+        chat.setOpen(!chat.open);
+    });
+    ui.chatClose.addEventListener('click', () => chat.setOpen(false));
     ui.copy.addEventListener('click', copyLink);
     ui.remote.addEventListener('click', playRemote);
     ui.volume.addEventListener('input', () => { ui.remote.volume = Number(ui.volume.value); });
     ui.pip.addEventListener('click', togglePip);
+    el('details', HTMLDetailsElement).addEventListener('toggle', () => graphPanel.update());
+    ui.quality.addEventListener('change', () => {
+        if (isQuality(ui.quality.value)) quality = ui.quality.value;
+        applySendQuality();
+    });
+    ui.snapshot.addEventListener('click', saveSnapshot);
+    ui.record.addEventListener('click', toggleRecording);
     ui.selfMove.addEventListener('click', () => {
         prefs.corner = CORNERS[(CORNERS.indexOf(prefs.corner) + 1) % CORNERS.length];
         savePrefs(prefs);
@@ -536,6 +696,8 @@ function wire() {
         showRemote();
         showLink();
         refreshDevices();
+        chat.relabel();
+        graphPanel.build();
         if (!validRoom(room)) ui.roomName.textContent = t('room.none');
     });
 }
@@ -547,6 +709,8 @@ function start() {
     ui.share.hidden = !(navigator.mediaDevices && 'getDisplayMedia' in navigator.mediaDevices);
     ui.fullscreen.hidden = !document.fullscreenEnabled;
     ui.pip.hidden = !document.pictureInPictureEnabled;
+    ui.record.hidden = !canRecord();
+    el('recfield', H).hidden = ui.record.hidden;
     ui.speakerField.hidden = !canPickSpeaker;
     ui.relayNote.hidden = !relay;
     ui.name.value = prefs.name;
@@ -580,6 +744,7 @@ function start() {
             remoteStream: () => call.remoteStream,
             peer: () => call.peer,
             notice: () => (current ? current.key : null),
+            graphs: () => graphPanel.snapshot(),
             socketId: () => signaling.id,
             connected: () => signaling.connected,
         }),

@@ -10,6 +10,7 @@ export function summarizeStats(report) {
         localCandidateType: '', remoteCandidateType: '', rtt: /** @type {number | null} */ (null),
         path: '',
         frameWidth: 0, frameHeight: 0,
+        packetsLost: 0, fps: /** @type {number | null} */ (null), codec: '', relayProtocol: '',
     };
     /** @type {any} */
     let pair = null;
@@ -19,9 +20,15 @@ export function summarizeStats(report) {
         if (s.type === 'outbound-rtp') out.bytesSent += s.bytesSent || 0;
         if (s.type === 'inbound-rtp') {
             out.bytesReceived += s.bytesReceived || 0;
+            out.packetsLost += Math.max(0, s.packetsLost || 0);
             if (s.kind === 'video' && s.frameWidth) {
                 out.frameWidth = s.frameWidth;
                 out.frameHeight = s.frameHeight;
+            }
+            if (s.kind === 'video') {
+                if (typeof s.framesPerSecond === 'number') out.fps = s.framesPerSecond;
+                const codec = s.codecId && report.get(s.codecId);
+                if (codec && codec.mimeType) out.codec = String(codec.mimeType).replace(/^video\//, '');
             }
         }
     });
@@ -35,6 +42,8 @@ export function summarizeStats(report) {
         const local = report.get(pair.localCandidateId);
         const remote = report.get(pair.remoteCandidateId);
         out.localCandidateType = local ? local.candidateType : '';
+        // How our side reaches the relay (udp, tcp or tls) when it carries the call.
+        out.relayProtocol = local && local.candidateType === 'relay' ? String(local.relayProtocol || '') : '';
         out.remoteCandidateType = remote ? remote.candidateType : '';
         out.rtt = typeof pair.currentRoundTripTime === 'number' ? pair.currentRoundTripTime : null;
         out.path = pathOf(local, remote);
