@@ -109,7 +109,6 @@ const ui = {
         recv: el('stat-recv', H),
         res: el('stat-res', H),
         codec: el('stat-codec', H),
-        path: el('stat-path', H),
     },
 };
 
@@ -310,9 +309,6 @@ function showStats(s) {
     st.recv.textContent = typeof s.recvKbps === 'number' ? `${Math.round(s.recvKbps)} kbit/s` : '–';
     st.res.textContent = s.frameWidth ? `${s.frameWidth}×${s.frameHeight}` : '–';
     st.codec.textContent = s.codec || '–';
-    st.path.textContent = !s.localCandidateType ? '–'
-        : s.relayProtocol ? t('path.relay', { proto: s.relayProtocol.toUpperCase() })
-            : s.remoteCandidateType === 'relay' ? t('path.theirRelay') : t('path.direct');
     if (typeof s.timestamp === 'number') {
         ring.push(pointFrom(s, lastLost));
         lastLost = s.packetsLost;
