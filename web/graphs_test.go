@@ -45,7 +45,8 @@ func TestConnectionGraphs(t *testing.T) {
 				}
 				times := c.Data[0]
 				for j := 1; j < len(times); j++ {
-					if d := *times[j] - *times[j-1]; d < 0.5 || d > 1.6 {
+					// A tick a second; a loaded box may delay one (2.06 s seen under load 30), never skip two.
+					if d := *times[j] - *times[j-1]; d < 0.5 || d > 3 {
 						t.Errorf("%s: points %.2f s apart", c.Title, d)
 						break
 					}
