@@ -102,12 +102,18 @@ func callOf(t *testing.T, s *server, room string, extra url.Values) (*tab, *tab)
 // be up on both sides.
 func (p *tab) joinedBy(browser context.Context, name, roomURL string) *tab {
 	p.t.Helper()
+	return p.joinedWith(browser, name, roomURL, (*tab).waitMediaFlowing)
+}
+
+// joinedWith is joinedBy with the newcomer's own check of what it receives.
+func (p *tab) joinedWith(browser context.Context, name, roomURL string, received func(*tab)) *tab {
+	p.t.Helper()
 	peer := newPage(p.t, browser, name)
 	peer.join(roomURL)
 	peer.waitState("joined_conn")
 	p.waitState("joined_conn")
 	p.waitMediaFlowing()
-	peer.waitMediaFlowing()
+	received(peer)
 	return peer
 }
 

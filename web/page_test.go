@@ -105,13 +105,7 @@ func TestJoinWithoutCamera(t *testing.T) {
 // joinedByAudioOnly is joinedBy for a room whose first member sends no video: the newcomer checks audio only.
 func (p *tab) joinedByAudioOnly(name, roomURL string) *tab {
 	p.t.Helper()
-	peer := newPage(p.t, browser, name)
-	peer.join(roomURL)
-	peer.waitState("joined_conn")
-	p.waitState("joined_conn")
-	p.waitMediaFlowing()
-	peer.audioFlowing()
-	return peer
+	return p.joinedWith(browser, name, roomURL, (*tab).audioFlowing)
 }
 
 // TestJoinReceiveOnly: the newcomer has neither camera nor microphone: it joins to watch and listen, and adds
