@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"duet/internal/access"
 	"duet/internal/room"
 	"duet/internal/signal"
 )
@@ -253,11 +254,26 @@ func (h *Hub) run(s *redis.Script, args ...any) (any, error) {
 	return res, nil
 }
 
-func (h *Hub) Join(name string, m room.Member) error {
+func (h *Hub) Lock(name string) (access.Hash, int, error) {
+	res, err := h.run(lockScript, name)
+	if err != nil {
+		return "", 0, err
+	}
+	if v, ok := res.([]any); ok && len(v) == 2 {
+		lock, ok1 := v[0].(string)
+		n, ok2 := v[1].(int64)
+		if ok1 && ok2 {
+			return access.Hash(lock), int(n), nil
+		}
+	}
+	return "", 0, unavailable(fmt.Errorf("lock script answered %v", res))
+}
+
+func (h *Hub) Join(name string, m room.Member, lock access.Hash) error {
 	if !h.subscribed.Load() {
 		return unavailable(errNotSubscribed)
 	}
-	res, err := h.run(joinScript, name, string(m), h.cfg.NodeID, room.Capacity)
+	res, err := h.run(joinScript, name, string(m), h.cfg.NodeID, room.Capacity, string(lock))
 	if err != nil {
 		return err
 	}
@@ -269,6 +285,8 @@ func (h *Hub) Join(name string, m room.Member) error {
 		return nil
 	case "full":
 		return nil
+	case "changed":
+		return signal.ErrLockChanged
 	case "already":
 		return room.ErrAlreadyJoined
 	case "other":

@@ -3,7 +3,9 @@ package signal
 import (
 	"encoding/json"
 	"errors"
+	"time"
 
+	"duet/internal/access"
 	"duet/internal/room"
 )
 
@@ -12,9 +14,14 @@ import (
 // different nodes. Every change is handed to the apply function given to the hub's constructor, on
 // each node concerned, in the order the changes were made.
 type Hub interface {
-	// Join puts m in room; the outcome is Joined or Full. Errors: room.ErrInOtherRoom,
-	// room.ErrAlreadyJoined, ErrUnavailable.
-	Join(name string, m room.Member) error
+	// Lock reads the password hash of room ("" for an open room) and how many people are in it.
+	// Errors: ErrUnavailable.
+	Lock(name string) (lock access.Hash, members int, err error)
+	// Join puts m in room if the room's lock is still lock: an empty room takes lock as its own
+	// ("" opens it), a room with people in it takes m only under the lock it has (else
+	// ErrLockChanged and nothing changes). The outcome is Joined or Full. Errors: room.ErrInOtherRoom,
+	// room.ErrAlreadyJoined, ErrLockChanged, ErrUnavailable.
+	Join(name string, m room.Member, lock access.Hash) error
 	// Leave takes m out of room (outcome Left); room.ErrNotInRoom if it is not there.
 	Leave(name string, m room.Member) error
 	// Disconnect takes m out of whatever room it is in (outcome Gone).
@@ -28,6 +35,10 @@ type Hub interface {
 
 // ErrUnavailable means the shared room store cannot be reached.
 var ErrUnavailable = errors.New("room store unavailable")
+
+// ErrLockChanged means the room's lock is no longer the one the joiner was checked against (the room
+// emptied and someone else opened it meanwhile): read it again.
+var ErrLockChanged = errors.New("the room's password changed meanwhile")
 
 // Kind says what changed.
 type Kind uint8
@@ -47,6 +58,11 @@ type Outcome struct {
 	Room         string
 	Member, Peer room.Member
 	Data         json.RawMessage
+	// Started is when the room got its first member, as the store recorded it (Joined, Left, Gone).
+	Started time.Time
+	// Own: Member is connected to this node, which therefore reports the change outside
+	// (webhooks), once across nodes (Joined, Left, Gone).
+	Own bool
 }
 
 // Apply delivers an outcome's events to the members connected to this node.

@@ -15,6 +15,7 @@ import (
 	"duet/internal/ipkey"
 	"duet/internal/room"
 	"duet/internal/sio"
+	"duet/internal/webhook"
 )
 
 // Config tunes the signaling server.
@@ -28,8 +29,12 @@ type Config struct {
 	// server's own; "*" allows any.
 	AllowedOrigins []string
 	// Hub makes the room table; nil is the in-memory one of a single node.
-	Hub    NewHub
-	Logger *slog.Logger
+	Hub NewHub
+	// Access: room passwords, invite tokens and the guess limits.
+	Access Access
+	// Webhooks, when set, hears about rooms starting and finishing and people joining and leaving.
+	Webhooks *webhook.Sender
+	Logger   *slog.Logger
 }
 
 // DefaultMaxConns fits a 1–2 GB VM: at the ~30 KiB a connected client costs today, about 600 MB.
@@ -38,7 +43,7 @@ const DefaultMaxConns = 20000
 // DefaultConfig detects a lost peer within 20 s, where Socket.IO's defaults take 45 s.
 func DefaultConfig() Config {
 	return Config{PingInterval: 10 * time.Second, PingTimeout: 10 * time.Second, Limits: DefaultLimits(),
-		MaxConns: DefaultMaxConns, Logger: slog.Default()}
+		MaxConns: DefaultMaxConns, Access: DefaultAccess(), Logger: slog.Default()}
 }
 
 var errConfig = errors.New("signal: MaxConns must be positive")
@@ -47,7 +52,7 @@ func (c Config) validate() error {
 	if c.MaxConns < 1 {
 		return errConfig
 	}
-	return nil
+	return c.Access.validate()
 }
 
 // Server is the Socket.IO endpoint in front of the room hub.
@@ -55,6 +60,8 @@ type Server struct {
 	io       *sio.Server
 	log      *slog.Logger
 	guard    *guard
+	gate     *gate
+	webhooks *webhook.Sender
 	hub      Hub
 	counters counters
 	maxConns int64
@@ -79,6 +86,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		log:      cfg.Logger,
 		guard:    newGuard(cfg.Limits, cfg.AllowedOrigins),
+		gate:     newGate(cfg.Access),
+		webhooks: cfg.Webhooks,
 		maxConns: int64(cfg.MaxConns),
 		sockets:  map[room.Member]*member{},
 	}
@@ -166,7 +175,7 @@ func (s *Server) Event(c *sio.Socket, name string, args []json.RawMessage) {
 	}
 	switch name {
 	case "join":
-		s.join(c, args)
+		s.join(c, m, args)
 	case "leave":
 		s.leave(c, args)
 	case "message":
@@ -176,21 +185,57 @@ func (s *Server) Event(c *sio.Socket, name string, args []json.RawMessage) {
 	}
 }
 
-func (s *Server) join(c *sio.Socket, args []json.RawMessage) {
+func (s *Server) join(c *sio.Socket, m *member, args []json.RawMessage) {
 	name, r := roomArg("join", args)
+	var opt joinOptions
 	if r == nil {
-		switch err := s.hub.Join(name, room.Member(c.ID())); {
-		case errors.Is(err, room.ErrInOtherRoom):
-			r = refuse("join", "in_other_room", "leave your current room before joining %q", name)
-		case errors.Is(err, room.ErrAlreadyJoined):
-			r = refuse("join", "already_joined", "you are already in room %q", name)
-		case err != nil:
-			r = unavailable("join", err)
-		}
+		opt, r = optionsArg(args)
+	}
+	if r == nil {
+		r = s.gate.invited(name, opt.Token)
+	}
+	if r == nil {
+		r = s.enter(room.Member(c.ID()), m.ip, name, opt.Password)
 	}
 	if r != nil {
 		s.refused(c, r)
 	}
+}
+
+// enter checks password against the room's lock (or makes the lock of an empty room) and joins. The
+// check is slow and runs outside the hub, so the hub joins only under the lock that was checked; when
+// the room changed hands meanwhile, it starts over.
+func (s *Server) enter(id room.Member, ip netip.Prefix, name, password string) *refusal {
+	for range 3 {
+		lock, n, err := s.hub.Lock(name)
+		if err != nil {
+			return unavailable("join", err)
+		}
+		var r *refusal
+		switch {
+		case n == 0 && password != "":
+			lock, r = s.gate.hash(ip, password)
+		case n == 0:
+			lock = ""
+		case lock != "":
+			r = s.gate.check(ip, name, lock, password)
+		}
+		if r != nil {
+			return r
+		}
+		switch err := s.hub.Join(name, id, lock); {
+		case errors.Is(err, ErrLockChanged):
+			continue
+		case errors.Is(err, room.ErrInOtherRoom):
+			return refuse("join", "in_other_room", "leave your current room before joining %q", name)
+		case errors.Is(err, room.ErrAlreadyJoined):
+			return refuse("join", "already_joined", "you are already in room %q", name)
+		case err != nil:
+			return unavailable("join", err)
+		}
+		return nil
+	}
+	return refuse("join", "rate_limited", "room %q keeps changing hands; try again", name)
 }
 
 func (s *Server) leave(c *sio.Socket, args []json.RawMessage) {
@@ -236,6 +281,7 @@ func (s *Server) apply(o Outcome) {
 	name, member := o.Room, string(o.Member)
 	switch o.Kind {
 	case Joined:
+		s.report(o)
 		if s.emit(o.Member, "joined", name, member) {
 			s.counters.joins.Add(1)
 		}
@@ -248,6 +294,7 @@ func (s *Server) apply(o Outcome) {
 			s.counters.fulls.Add(1)
 		}
 	case Left, Gone:
+		s.report(o)
 		if o.Kind == Left {
 			s.emit(o.Member, "leaved", name, member)
 		}
@@ -283,7 +330,7 @@ func (s *Server) emit(m room.Member, event string, args ...any) bool {
 }
 
 func (s *Server) refused(c *sio.Socket, r *refusal) {
-	s.counters.refused.Add(1)
+	s.counters.refuse(r.Code)
 	s.log.Debug("refused", "socket", c.ID(), "event", r.Event, "code", r.Code)
 	body, _ := json.Marshal(r)
 	c.Emit("error", json.RawMessage(body))

@@ -6,8 +6,8 @@
 // | {flood: "a", event, args, count} (emit count times at once)
 // | {count: "b", event, ms, min, max} (after ms, between min and max such events queued; drops them)
 // | {connectMany: n, localAddress, min, max} (n connections at once; between min and max succeed).
-// A connect step may carry localAddress (a 127.x source; websocket only), origin (the Origin header)
-// and transports.
+// A connect step may carry localAddress (a 127.x source; websocket only), origin (the Origin header),
+// transports and url (another server than the plan's, e.g. a second node).
 // A client's disconnect arrives in its queue as the event "disconnect" with the reason.
 // In expected args "$a" stands for client a's socket id and "*" for any value; objects are compared
 // with their key order.
@@ -76,7 +76,7 @@ function connect(io, plan, step) {
   const opts = { transports: step.transports || plan.transports, rejectUnauthorized: false, forceNew: true, reconnection: false };
   if (step.localAddress) opts.localAddress = step.localAddress;
   if (step.origin) opts.extraHeaders = { Origin: step.origin };
-  const socket = io(plan.url, opts);
+  const socket = io(step.url || plan.url, opts);
   const queue = [];
   const waiters = [];
   const push = (ev) => (waiters.length ? waiters.shift()(ev) : queue.push(ev));

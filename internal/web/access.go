@@ -13,6 +13,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"duet/internal/ipkey"
+	"duet/internal/ratelimit"
 )
 
 // What one client can make the access log write: its paths are cut to maxLoggedPath bytes, and
@@ -27,14 +28,14 @@ const (
 // accessLog logs each request at info level, within each client's budget; Socket.IO's polling
 // requests, many per call, at debug.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
-	budget := newPerIP(logRate, logBurst)
+	budget := ratelimit.New[netip.Prefix](logRate, logBurst)
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
 		level := slog.LevelInfo
 		if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") {
 			level = slog.LevelDebug
-		} else if ok, _ := budget.allow(ipkey.OfHostPort(c.Request.RemoteAddr), start); !ok {
+		} else if ok, _ := budget.Allow(ipkey.OfHostPort(c.Request.RemoteAddr), start); !ok {
 			level = slog.LevelDebug
 		}
 		if !log.Enabled(c.Request.Context(), level) {

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"path"
 	"strconv"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"duet/internal/ipkey"
+	"duet/internal/ratelimit"
 )
 
 // Config is what the web front serves; every part is provided by its own package.
@@ -49,7 +51,7 @@ func New(cfg Config) http.Handler {
 	r := gin.New()
 	_ = r.SetTrustedProxies(nil) // the client address is the peer's own, never a header's claim
 	r.Use(gin.Recovery(), accessLog(cfg.Logger), securityHeaders(cfg.HSTS), limitBody)
-	iceLimit := newPerIP(cmp.Or(cfg.ICERate, DefaultICERate), burst(cmp.Or(cfg.ICERate, DefaultICERate)))
+	iceLimit := ratelimit.New[netip.Prefix](cmp.Or(cfg.ICERate, DefaultICERate), burst(cmp.Or(cfg.ICERate, DefaultICERate)))
 	r.GET("/healthz", func(c *gin.Context) {
 		body := gin.H{"status": "ok"}
 		for k, v := range cfg.Health() {
@@ -60,7 +62,7 @@ func New(cfg Config) http.Handler {
 	r.GET("/metrics", metricsAccess(cfg.MetricsToken), gin.WrapH(cfg.Metrics))
 	r.GET("/api/ice-servers", func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store") // credentials are per request and expire
-		if ok, retry := iceLimit.allow(ipkey.OfHostPort(c.Request.RemoteAddr), time.Now()); !ok {
+		if ok, retry := iceLimit.Allow(ipkey.OfHostPort(c.Request.RemoteAddr), time.Now()); !ok {
 			secs := int(math.Ceil(retry.Seconds()))
 			c.Header("Retry-After", strconv.Itoa(secs))
 			c.JSON(http.StatusTooManyRequests, gin.H{"error": "rate_limited",

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"duet/internal/access"
 	"duet/internal/room"
 	"duet/internal/signal"
 )
@@ -16,6 +17,8 @@ type step struct {
 	op, room string
 	member   room.Member
 	data     string
+	lock     access.Hash // join under this lock; what "lock" must read
+	count    int         // what "lock" must read
 	err      error
 	want     []signal.Outcome
 }
@@ -59,6 +62,25 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 			{op: "leave", room: r("b"), member: "n1", want: []signal.Outcome{out(signal.Left, r("b"), "n1", "", "")}},
 			{op: "leave", room: r("b"), member: "n1", err: room.ErrNotInRoom},
 		}},
+		{"locks", []step{
+			{op: "lock", room: r("d")},
+			{op: "join", room: r("d"), member: "p1", lock: "h1", want: []signal.Outcome{out(signal.Joined, r("d"), "p1", "", "")}},
+			{op: "lock", room: r("d"), lock: "h1", count: 1},
+			{op: "join", room: r("d"), member: "p2", err: signal.ErrLockChanged},
+			{op: "join", room: r("d"), member: "p2", lock: "h2", err: signal.ErrLockChanged},
+			{op: "join", room: r("d"), member: "p2", lock: "h1", want: []signal.Outcome{out(signal.Joined, r("d"), "p2", "p1", "")}},
+			// A protected room that is full says so only to a joiner holding its lock.
+			{op: "join", room: r("d"), member: "p3", err: signal.ErrLockChanged},
+			{op: "join", room: r("d"), member: "p3", lock: "h1", want: []signal.Outcome{out(signal.Full, r("d"), "p3", "", "")}},
+			{op: "leave", room: r("d"), member: "p1", want: []signal.Outcome{out(signal.Left, r("d"), "p1", "p2", "")}},
+			{op: "lock", room: r("d"), lock: "h1", count: 1},
+			{op: "disconnect", member: "p2", want: []signal.Outcome{out(signal.Gone, r("d"), "p2", "", "")}},
+			// Empty, the room forgets its lock: the next one opens it as it likes.
+			{op: "lock", room: r("d")},
+			{op: "join", room: r("d"), member: "p3", want: []signal.Outcome{out(signal.Joined, r("d"), "p3", "", "")}},
+			{op: "lock", room: r("d"), count: 1},
+			{op: "leave", room: r("d"), member: "p3", want: []signal.Outcome{out(signal.Left, r("d"), "p3", "", "")}},
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,11 +90,18 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 				t.Fatal(err)
 			}
 			defer hub.Close()
+			life := map[string]time.Time{} // each room's start, from its first join until it empties
 			for i, s := range tc.steps {
 				var err error
 				switch s.op {
 				case "join":
-					err = hub.Join(s.room, s.member)
+					err = hub.Join(s.room, s.member, s.lock)
+				case "lock":
+					var lock access.Hash
+					var n int
+					if lock, n, err = hub.Lock(s.room); err == nil && (lock != s.lock || n != s.count) {
+						t.Fatalf("step %d lock(%s) = %q, %d; want %q, %d", i, s.room, lock, n, s.lock, s.count)
+					}
 				case "leave":
 					err = hub.Leave(s.room, s.member)
 				case "relay":
@@ -89,6 +118,7 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 						if o.Kind != want.Kind || o.Room != want.Room || o.Member != want.Member || o.Peer != want.Peer || string(o.Data) != string(want.Data) {
 							t.Fatalf("step %d %s(%s, %s): outcome %+v, want %+v", i, s.op, s.room, s.member, o, want)
 						}
+						checkLife(t, life, o)
 					case <-time.After(5 * time.Second):
 						t.Fatalf("step %d %s(%s, %s): no outcome, want %+v", i, s.op, s.room, s.member, want)
 					}
@@ -103,5 +133,32 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 				t.Errorf("rooms left behind: %v", occ)
 			}
 		})
+	}
+}
+
+// checkLife checks the outcomes that report a room's life: they concern a member of this node (Own),
+// and carry the time the store recorded at the room's first join until the room empties.
+func checkLife(t *testing.T, life map[string]time.Time, o signal.Outcome) {
+	t.Helper()
+	switch o.Kind {
+	case signal.Joined, signal.Left, signal.Gone:
+	default:
+		return
+	}
+	if !o.Own {
+		t.Fatalf("%+v: not marked as this node's member", o)
+	}
+	if d := time.Since(o.Started); d < -time.Second || d > time.Minute {
+		t.Fatalf("%+v: room started %v ago", o, d)
+	}
+	started, ok := life[o.Room]
+	switch {
+	case !ok && o.Kind == signal.Joined:
+		life[o.Room] = o.Started
+	case !o.Started.Equal(started):
+		t.Fatalf("%+v: room started at %v, earlier outcomes said %v", o, o.Started, started)
+	}
+	if o.Kind != signal.Joined && o.Peer == "" {
+		delete(life, o.Room)
 	}
 }
