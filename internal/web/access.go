@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"duet/internal/api"
 	"duet/internal/ipkey"
 	"duet/internal/ratelimit"
 )
@@ -76,6 +77,20 @@ func metricsAccess(token string) gin.HandlerFunc {
 		} else if ap, err := netip.ParseAddrPort(c.Request.RemoteAddr); err != nil || !ap.Addr().Unmap().IsLoopback() {
 			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "forbidden",
 				"reason": "/metrics answers loopback clients only; set --metrics-token or --metrics-listen to scrape it from elsewhere"})
+			return
+		}
+		c.Next()
+	}
+}
+
+// keyAccess keeps a page for the operator behind the API keys: a bearer token for scripts, basic
+// auth (any user, a key as password) for a browser, which then asks for it.
+func keyAccess(keys []string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if len(keys) == 0 || !(api.Authorized(keys, c.Request) || api.AuthorizedBasic(keys, c.Request)) {
+			c.Header("WWW-Authenticate", `Basic realm="duet", charset="UTF-8"`)
+			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "unauthorized",
+				"reason": "send an API key (--api-key) as a bearer token or as the basic auth password"})
 			return
 		}
 		c.Next()
