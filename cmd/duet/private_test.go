@@ -17,6 +17,8 @@ import (
 	"duet/internal/duettest"
 	"duet/internal/sio"
 	"duet/internal/siotest"
+	"duet/internal/webhook"
+	"duet/internal/webhook/webhooktest"
 )
 
 const testKey = "test-api-key-0123456789"
@@ -167,4 +169,26 @@ func TestStatusPage(t *testing.T) {
 	if css := duettest.Get(t, url+"/status.css"); !strings.Contains(css, "table") {
 		t.Errorf("/status.css: %q", css)
 	}
+}
+
+// TestWebhookFlags: --webhook-url and --webhook-secret make the binary report a room's life, signed.
+func TestWebhookFlags(t *testing.T) {
+	rx := webhooktest.Start(t, []byte("hook-secret"))
+	url, stop := startDuet(t, "--turn-listen", "", "--webhook-url", rx.URL, "--webhook-secret", "hook-secret")
+	siotest.Run(t, url, 4, []string{"websocket"}, siotest.Connect("a"), siotest.Connect("b"),
+		siotest.Emit("a", "join", "flagged"), siotest.Expect("a", "joined", "flagged", "$a"),
+		siotest.Emit("b", "join", "flagged"), siotest.Expect("b", "joined", "flagged", "$b"),
+		siotest.Expect("a", "other_joined", "flagged", "$b"), siotest.Expect("a", "otherjoin", "flagged", "$b"),
+		siotest.Emit("a", "leave", "flagged"), siotest.Expect("a", "leaved", "flagged", "$a"),
+		siotest.Expect("b", "bye", "flagged", "$a"),
+		siotest.Emit("b", "leave", "flagged"), siotest.Expect("b", "leaved", "flagged", "$b"))
+	var got []webhook.Event
+	for range 6 {
+		got = append(got, rx.Next(t))
+	}
+	webhooktest.CheckRoomLife(t, "flagged", got)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	rx.Quiet(t, 200*time.Millisecond)
 }
