@@ -3,7 +3,7 @@ GO       ?= go
 NPM      ?= npm
 VENDORED := web/vendor/socket.io.esm.min.js
 
-.PHONY: all build run test test-deps vet fuzz clean
+.PHONY: all build run test test-deps vet jscheck jstest fuzz clean
 
 all: build
 
@@ -28,7 +28,14 @@ test-deps:
 vet: $(VENDORED)
 	$(GO) vet ./...
 
-test: build test-deps vet
+# The page's JavaScript: type-checked from its JSDoc (jsconfig.json), its pure modules unit-tested with node --test.
+jscheck: node_modules/.package-lock.json
+	node_modules/.bin/tsc -p jsconfig.json
+
+jstest: node_modules/.package-lock.json
+	node --test web/jstest/
+
+test: build test-deps vet jscheck jstest
 	$(GO) test -race -count=1 -timeout 12m ./...
 
 clean:

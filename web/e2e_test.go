@@ -125,6 +125,11 @@ func TestTwoPagesCall(t *testing.T) {
 		// The stats panel shows what getStats says.
 		p.waitFor("stats panel filled", `document.getElementById('stat-conn').textContent === 'connected' &&
 			document.getElementById('stat-local').textContent === 'host' && /\d+×\d+/.test(document.getElementById('stat-res').textContent)`)
+		// People see the connection in words, never the protocol state.
+		p.waitFor("the indicator saying connected", `document.getElementById('linktext').textContent === 'Connected'`)
+		if visible := evalJS[bool](p, `(() => { const r = document.getElementById('state').getBoundingClientRect(); return r.width > 1 && r.height > 1; })()`); visible {
+			t.Errorf("%s: the protocol state is visible", p.name)
+		}
 	}
 }
 
@@ -142,6 +147,7 @@ func TestRelayOnlyCallUsesEmbeddedTURN(t *testing.T) {
 			t.Errorf("%s: local relay candidate came from %q, not duet's TURN port %s", p.name, st.LocalURL, turnPort)
 		}
 		t.Logf("%s: selected pair %s → %s via %q", p.name, st.LocalType, st.RemoteType, st.LocalURL)
+		p.waitFor("the indicator saying relayed", `document.getElementById('linktext').textContent === 'Relayed'`)
 	}
 }
 

@@ -3,7 +3,8 @@ package web
 
 import "embed"
 
-// Files is the client: pages, scripts, styles and the npm libraries `make build` copies into vendor/.
+// Files is the client: pages, scripts, styles, catalogues, icons, the manifest and the npm libraries
+// `make build` copies into vendor/.
 //
-//go:embed *.html css js vendor
+//go:embed *.html manifest.json css js i18n icons vendor
 var Files embed.FS

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"duet/internal/chromium"
 	"duet/internal/duettest"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -23,7 +25,11 @@ const (
 	waitTimeout = 20 * time.Second
 )
 
-var duetBinary string
+var (
+	duetBinary string
+	// browser is the one headless Chromium every test of the package opens its tabs in.
+	browser context.Context
+)
 
 func TestMain(m *testing.M) {
 	os.Exit(runMain(m))
@@ -40,6 +46,13 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
+	b, cancel, err := startBrowser(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e:", err)
+		return 1
+	}
+	defer cancel()
+	browser = b
 	return m.Run()
 }
 
@@ -102,15 +115,38 @@ func (s *server) roomURL(room string, extra url.Values) string {
 
 // ---- the browser ----
 
-// newBrowser starts a headless Chromium of its own (fresh profile) and closes it when the test ends.
+// startBrowser launches the package's Chromium with internal/chromium's flags and three fake cameras, so a
+// test can switch between them (the second one gives Y16 depth frames, which no encoder takes; the third, MJPEG,
+// behaves like a webcam). Tests share it: each server has its own port, hence its own origin and storage.
+func startBrowser(dir string) (context.Context, context.CancelFunc, error) {
+	if _, err := os.Stat(chromium.Path); err != nil {
+		return nil, nil, fmt.Errorf("chromium is required (%v): make test-deps installs it", err)
+	}
+	opts := append(chromium.Options(filepath.Join(dir, "profile")),
+		chromedp.Flag("use-fake-device-for-media-stream", "device-count=3"),
+		// A window as large as the largest emulated viewport: a click below the window's own edge can be lost.
+		chromedp.WindowSize(1920, 1080),
+		// Parallel tests share the browser: a tab behind the newest one must go on as if in front.
+		chromedp.Flag("disable-renderer-backgrounding", true),
+		chromedp.Flag("disable-backgrounding-occluded-windows", true),
+		chromedp.Flag("disable-background-timer-throttling", true))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	cancel := func() {
+		cancelBrowser()
+		cancelAlloc()
+	}
+	if err := chromedp.Do(bctx); err != nil {
+		cancel()
+		return nil, nil, fmt.Errorf("starting chromium: %w", err)
+	}
+	return bctx, cancel, nil
+}
+
+// newBrowser is the shared browser; the name stays from when each test started its own.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	bctx, cancel, err := chromium.Start(context.Background(), t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cancel)
-	return bctx
+	return browser
 }
 
 // tab is one tab of a browser.
@@ -130,6 +166,10 @@ func newPage(t *testing.T, browser context.Context, name string) *tab {
 		page.AddScriptToEvaluateOnNewDocumentParams{Source: recordTracksJS}); err != nil {
 		t.Fatalf("%s: opening a tab: %v", name, err)
 	}
+	// Every tab of the shared browser behaves as the focused one, as each user's own window would.
+	if _, err := chromedp.Call(ctx, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true}); err != nil {
+		t.Fatalf("%s: focus emulation: %v", name, err)
+	}
 	return p
 }
 
@@ -145,6 +185,12 @@ const recordTracksJS = `(() => {
 			if (window.__consoleLog.length > 20) window.__consoleLog.shift();
 			orig(...args);
 		};
+	}
+	for (const type of ['error', 'unhandledrejection']) {
+		window.addEventListener(type, (e) => {
+			const err = e.error || e.reason;
+			window.__consoleLog.push(type + ': ' + String((err && err.message) || err || e.message).slice(0, 300));
+		});
 	}
 	document.addEventListener('securitypolicyviolation', (e) => window.__cspViolations.push(e.violatedDirective + ' ' + e.blockedURI));
 	const md = navigator.mediaDevices;
@@ -252,6 +298,9 @@ func (p *tab) debug() string {
 		return 'state=' + t('state') + ' notice=' + JSON.stringify(t('notice')) +
 			' pc=' + (pc ? pc.connectionState + '/' + pc.signalingState : 'none') +
 			' socket=' + (window.duet ? (window.duet.connected() ? 'connected' : 'disconnected') : '?') +
+			' lobby=' + (document.getElementById('lobby') && !document.getElementById('lobby').hidden ? 'shown' : 'hidden') +
+			' join=' + (document.getElementById('connserver') && document.getElementById('connserver').disabled ? 'disabled' : 'enabled') +
+			' preview=' + JSON.stringify(t('previewnote')) +
 			' console=' + JSON.stringify(window.__consoleLog || []);
 	})()`))
 	if err != nil {

@@ -5,10 +5,11 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"duet/internal/duettest"
 )
 
 func TestAllow(t *testing.T) {
@@ -35,24 +36,6 @@ func TestAllow(t *testing.T) {
 	}
 }
 
-// failing fails its first n accepts with EMFILE, as when the process is out of descriptors.
-type failing struct {
-	net.Listener
-	mu sync.Mutex
-	n  int
-}
-
-func (l *failing) Accept() (net.Conn, error) {
-	l.mu.Lock()
-	fail := l.n > 0
-	l.n--
-	l.mu.Unlock()
-	if fail {
-		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
-	}
-	return l.Listener.Accept()
-}
-
 func TestListener(t *testing.T) {
 	var logs strings.Builder
 	real, err := net.Listen("tcp", "127.0.0.1:0")
@@ -61,7 +44,7 @@ func TestListener(t *testing.T) {
 	}
 	r := New(slog.New(slog.NewTextHandler(&logs, nil)), "https")
 	r.now = func() time.Time { return time.Unix(1700000000, 0) } // both failures within the second
-	l := Listener{Listener: &failing{Listener: real, n: 2}, R: r}
+	l := Listener{Listener: &duettest.FailingListener{Listener: real, N: 2}, R: r}
 	for range 2 {
 		if _, err := l.Accept(); !errors.Is(err, syscall.EMFILE) {
 			t.Fatalf("Accept: %v, want the EMFILE passed through", err)

@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -65,24 +63,6 @@ func TestOwnerRoundTrip(t *testing.T) {
 	}
 }
 
-// failingListener fails its first n accepts with EMFILE, as when the process is out of descriptors.
-type failingListener struct {
-	net.Listener
-	mu sync.Mutex
-	n  int
-}
-
-func (l *failingListener) Accept() (net.Conn, error) {
-	l.mu.Lock()
-	fail := l.n > 0
-	l.n--
-	l.mu.Unlock()
-	if fail {
-		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
-	}
-	return l.Listener.Accept()
-}
-
 // TestAcceptErrorsRetried: pion's accept loop ends on any error, so the listener must retry
 // failures itself, and say so at warn level rather than per failure.
 func TestAcceptErrorsRetried(t *testing.T) {
@@ -95,7 +75,7 @@ func TestAcceptErrorsRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &guardedListener{Listener: &failingListener{Listener: real, n: 3}, s: s}
+	l := &guardedListener{Listener: &duettest.FailingListener{Listener: real, N: 3}, s: s}
 	defer l.Close()
 	go func() {
 		if c, err := net.Dial("tcp", real.Addr().String()); err == nil {

@@ -1,14 +1,37 @@
-// The call: media capture, the RTCPeerConnection and the signaling state machine; it talks to the page only through callbacks.
+// The call: the RTCPeerConnection, its control channel and the signaling state machine; it talks to the page only
+// through callbacks, and names what it tells the user by catalogue keys (the page picks the words).
 
 import { summarizeStats } from './stats.js';
+import { transition } from './callstate.js';
+import { CONTROL_LABEL, decodeControl, encodeControl } from './control.js';
+import { capture, captureTrack, errorKey } from './media.js';
 
-// Signaling states, shown verbatim in #state.
-export const STATES = Object.freeze(['init', 'joined', 'joined_conn', 'joined_unbind', 'leaved']);
-
-const MEDIA_CONSTRAINTS = {
-    video: { width: { ideal: 640 }, height: { ideal: 480 } },
-    audio: { echoCancellation: true, noiseSuppression: true },
-};
+/** @typedef {import('./callstate.js').CallState} CallState */
+/** @typedef {import('./callstate.js').CallEvent} CallEvent */
+/** @typedef {import('./control.js').PeerState} PeerState */
+/** @typedef {import('./media.js').MediaKind} MediaKind */
+/** @typedef {import('./media.js').DeviceChoice} DeviceChoice */
+/** @typedef {import('./protocol.js').Signaling} Signaling */
+/** @typedef {Record<string, string | number>} Params */
+/** @typedef {'info' | 'error' | ''} NoticeKind */
+/**
+ * @typedef {object} MediaView what the controls show
+ * @property {boolean} active
+ * @property {boolean} hasAudio
+ * @property {boolean} hasVideo
+ * @property {boolean} micMuted
+ * @property {boolean} cameraOff
+ * @property {boolean} sharing
+ */
+/**
+ * @typedef {object} JoinOptions
+ * @property {boolean} [micMuted]
+ * @property {boolean} [cameraOff]
+ * @property {string} [name]
+ * @property {DeviceChoice} [devices]
+ * @property {string | null} [audioError]  why the stream handed to join has no microphone
+ * @property {string | null} [videoError]  why it has no camera
+ */
 
 // How long a 'disconnected' connection may linger before the offerer restarts ICE.
 const DISCONNECTED_GRACE_MS = 5000;
@@ -18,61 +41,114 @@ const RESTART_SPACING_MS = 3000;
 const ICE_REFRESH_FRACTION = 0.8;
 
 export class Call {
+    /**
+     * @param {Signaling} signaling
+     * @param {string} room
+     * @param {{relay?: boolean}} [opts]
+     */
     constructor(signaling, room, { relay = false } = {}) {
         this.sig = signaling;
         this.room = room;
         this.relay = relay;
+        /** @type {CallState} */
         this.state = 'init';
+        /** @type {RTCPeerConnection | null} */
         this.pc = null;
+        /** @type {MediaStream | null} */
         this.localStream = null;
+        /** @type {MediaStream | null} */
         this.remoteStream = null;
-        this.cameraTrack = null;
+        /** @type {MediaStreamTrack | null} */
         this.screenTrack = null;
-        this.videoSender = null;
+        /** @type {RTCRtpTransceiver | null} */
+        this.audioTx = null;
+        /** @type {RTCRtpTransceiver | null} */
+        this.videoTx = null;
+        /** @type {RTCDataChannel | null} */
+        this.channel = null;
+        /** @type {PeerState | null} what the other person's control channel last said */
+        this.peer = null;
+        this.lastSent = '';
         this.offerer = false;
+        // An offer wanted while one is still unanswered: sent once the answer is in.
+        this.offerPending = false;
         this.micMuted = false;
         this.cameraOff = false;
+        this.speaking = false;
+        this.name = '';
+        /** @type {DeviceChoice} */
+        this.devices = {};
         // True from the join click until leave, a full room or a refused join; drives automatic re-joins.
         this.active = false;
         // True once media and ICE servers are ready, so a (re)connect knows it may emit join itself.
         this.readyToJoin = false;
+        /** @type {{iceServers: RTCIceServer[], refreshAt: number} | null} */
         this.ice = null;
         this.iceTimer = 0;
+        /** @type {RTCIceCandidateInit[]} */
         this.pendingCandidates = [];
         this.disconnectTimer = 0;
         this.lastRestart = 0;
         this.statsTimer = 0;
+        /** @type {{timestamp: number, bytesSent: number, bytesReceived: number} | null} */
         this.lastBytes = null;
+        this.relayed = false;
         // One queue for every signaling event, so an answer never overtakes the offer it answers.
+        /** @type {Promise<void>} */
         this.queue = Promise.resolve();
 
         // Callbacks for the page; all optional.
-        this.onstate = null;         // (state)
-        this.onnotice = null;        // (text, kind: 'info' | 'error' | '')
-        this.onlocalstream = null;   // (MediaStream | null): what the local preview should show
-        this.onremotestream = null;  // (MediaStream | null)
-        this.onmedia = null;         // ({active, hasMedia, micMuted, cameraOff, sharing})
-        this.onstats = null;         // (stats object | null)
+        /** @type {((state: CallState) => void) | null} */
+        this.onstate = null;
+        /** @type {((key: string, params: Params | null, kind: NoticeKind) => void) | null} */
+        this.onnotice = null;
+        /** @type {((stream: MediaStream | null) => void) | null} what the self view shows */
+        this.onlocalstream = null;
+        /** @type {((stream: MediaStream | null) => void) | null} called again whenever its tracks change */
+        this.onremotestream = null;
+        /** @type {((m: MediaView) => void) | null} */
+        this.onmedia = null;
+        /** @type {((s: object | null) => void) | null} */
+        this.onstats = null;
+        /** @type {((p: PeerState | null) => void) | null} */
+        this.onpeer = null;
+        /** @type {(() => void) | null} the connection indicator's inputs changed */
+        this.onlink = null;
+        /** @type {((arrived: boolean) => void) | null} the other person arrived or left */
+        this.onarrival = null;
 
         this.#wireSignaling();
     }
 
-    // Asks for camera and microphone, then joins the room.
-    async join() {
+    /** @returns {MediaStreamTrack | null} */
+    get micTrack() {
+        return (this.localStream && this.localStream.getAudioTracks()[0]) || null;
+    }
+
+    /** @returns {MediaStreamTrack | null} */
+    get cameraTrack() {
+        return (this.localStream && this.localStream.getVideoTracks()[0]) || null;
+    }
+
+    /**
+     * Joins the room with the given stream (the lobby's preview), or captures one first (a reload mid-call).
+     * A stream without camera joins audio-only, one without anything joins to receive only.
+     * @param {MediaStream | null} [stream]
+     * @param {JoinOptions} [opts]
+     */
+    async join(stream = null, opts = {}) {
         if (this.active) return;
         this.active = true;
+        this.micMuted = !!opts.micMuted;
+        this.cameraOff = !!opts.cameraOff;
+        this.name = opts.name || '';
+        this.devices = { ...(opts.devices || {}) };
         this.#media();
-        if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-            this.#fail('This browser cannot use a camera here (the page needs HTTPS and a recent browser).');
-            return;
-        }
-        this.#notice('Asking for your camera and microphone…', 'info');
-        let stream;
-        try {
-            stream = await navigator.mediaDevices.getUserMedia(MEDIA_CONSTRAINTS);
-        } catch (e) {
-            this.#fail(mediaErrorText(e));
-            return;
+        let audioError = opts.audioError || null;
+        let videoError = opts.videoError || null;
+        if (!stream) {
+            this.#notice('notice.asking', null, 'info');
+            ({ stream, audioError, videoError } = await capture(this.devices));
         }
         if (!this.active) {
             // Left (or was refused) while the permission prompt was open.
@@ -80,62 +156,131 @@ export class Call {
             return;
         }
         this.localStream = stream;
-        this.cameraTrack = stream.getVideoTracks()[0] || null;
+        for (const t of stream.getTracks()) this.#watch(t);
         this.#applyTrackSwitches();
         this.#emitLocal();
         this.#media();
+        // A reason travels as a catalogue key inside the notice's params; the page translates it.
+        if (!this.micTrack && !this.cameraTrack) {
+            this.#notice('notice.receiveOnly', { reason: videoError || audioError || 'error.other' }, 'info');
+        } else if (!this.cameraTrack) {
+            this.#notice('notice.audioOnly', { reason: videoError || 'error.other' }, 'info');
+        }
         try {
             await this.#iceConfig(true);
         } catch (e) {
-            this.#notice('Could not get relay servers from duet; a direct connection will still be tried.', 'error');
+            this.#notice('notice.noIce', null, 'error');
         }
         if (!this.active) return;
         this.#startStats();
         this.readyToJoin = true;
         if (this.sig.connected) {
             this.sig.join(this.room);
-            this.#notice(`Joining room ${this.room}…`, 'info');
+            this.#notice('notice.joining', { room: this.room }, 'info');
         } else {
             this.sig.reconnect();
-            this.#notice('Waiting for the server; you will join the room as soon as it answers.', 'info');
+            this.#notice('notice.waitServer', null, 'info');
         }
     }
 
-    // Hangs up: releases the camera, closes the connection and tells the server.
+    /** Hangs up: releases camera and microphone, closes the connection and tells the server. */
     leave() {
         if (!this.active && !this.localStream) return;
         const joinSent = this.readyToJoin;
-        this.#endCall('leaved');
+        this.#endCall('leave');
         // Only a page that asked to join has anything to leave on the server.
         if (joinSent) this.sig.leave(this.room);
-        this.#notice('You left the call.', 'info');
+        this.#notice('notice.left', null, 'info');
     }
 
+    /** @param {boolean} muted */
     setMicMuted(muted) {
         this.micMuted = !!muted;
         this.#applyTrackSwitches();
         this.#media();
     }
 
+    /** @param {boolean} off */
     setCameraOff(off) {
         this.cameraOff = !!off;
         this.#applyTrackSwitches();
         this.#media();
     }
 
+    /** @param {string} name */
+    setName(name) {
+        this.name = name;
+        this.#sendState();
+    }
+
+    /** @param {boolean} speaking */
+    setSpeaking(speaking) {
+        if (speaking === this.speaking) return;
+        this.speaking = speaking;
+        this.#sendState();
+    }
+
+    /**
+     * Starts sending a microphone or camera the call does not have yet (none at join, or unplugged since):
+     * a new track on the existing transceiver, with a new offer/answer round when its direction must change.
+     * @param {MediaKind} kind
+     */
+    async addDevice(kind) {
+        if (!this.localStream) return;
+        let track;
+        try {
+            track = await captureTrack(kind, this.devices[kind], false);
+        } catch (e) {
+            this.#notice('notice.deviceFailed', { reason: errorKey(e) }, 'error');
+            return;
+        }
+        if (!this.localStream) {
+            track.stop();
+            return;
+        }
+        if (kind === 'audio') this.micMuted = false;
+        else this.cameraOff = false;
+        await this.#useTrack(kind, track);
+        this.#notice(kind === 'audio' ? 'notice.micAdded' : 'notice.cameraAdded', null, 'info');
+    }
+
+    /**
+     * Switches to another camera or microphone, in the call without a new offer (replaceTrack).
+     * @param {MediaKind} kind
+     * @param {string} deviceId
+     */
+    async useDevice(kind, deviceId) {
+        this.devices[kind] = deviceId;
+        const current = kind === 'audio' ? this.micTrack : this.cameraTrack;
+        if (!this.localStream || !current || current.getSettings().deviceId === deviceId) return;
+        let track;
+        try {
+            track = await captureTrack(kind, deviceId, true);
+        } catch (e) {
+            this.#notice('notice.deviceFailed', { reason: errorKey(e) }, 'error');
+            return;
+        }
+        if (!this.localStream) {
+            track.stop();
+            return;
+        }
+        await this.#useTrack(kind, track);
+    }
+
     // Sends the screen instead of the camera until the share ends (from the page or the browser's own stop button).
     async startShare() {
         if (!this.localStream || this.screenTrack) return;
         if (!navigator.mediaDevices.getDisplayMedia) {
-            this.#notice('This browser cannot share the screen.', 'error');
+            this.#notice('notice.shareUnsupported', null, 'error');
             return;
         }
         let display;
         try {
             display = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
         } catch (e) {
-            const cancelled = e && e.name === 'NotAllowedError';
-            this.#notice(cancelled ? 'Screen sharing was cancelled.' : `Screen sharing failed: ${e && e.message}`, cancelled ? 'info' : 'error');
+            const cancelled = e instanceof Error && e.name === 'NotAllowedError';
+            if (cancelled) this.#notice('notice.shareCancelled', null, 'info');
+            else this.#notice('notice.shareFailed', { reason: e instanceof Error ? e.message : String(e) }, 'error');
             return;
         }
         const track = display.getVideoTracks()[0];
@@ -148,10 +293,10 @@ export class Call {
         track.contentHint = 'detail';
         this.screenTrack = track;
         track.addEventListener('ended', () => this.stopShare());
-        await this.#sendVideo(track);
+        await this.#sendTrack('video', track);
         this.#emitLocal();
         this.#media();
-        this.#notice('You are sharing your screen.', 'info');
+        this.#notice('notice.sharing', null, 'info');
     }
 
     async stopShare() {
@@ -159,66 +304,69 @@ export class Call {
         if (!track) return;
         this.screenTrack = null;
         track.stop();
-        await this.#sendVideo(this.cameraTrack);
+        await this.#sendTrack('video', this.cameraTrack);
         this.#emitLocal();
         this.#media();
-        if (this.active) this.#notice('Screen sharing stopped; your camera is back.', 'info');
+        if (this.active) this.#notice('notice.shareStopped', null, 'info');
     }
 
     // ---- signaling events ----
 
     #wireSignaling() {
         const sig = this.sig;
-        const mine = (fn) => (room, ...rest) => {
+        /** @param {(...rest: any[]) => unknown} fn */
+        const mine = (fn) => (/** @type {string} */ room, /** @type {any[]} */ ...rest) => {
             if (room !== this.room) return;
             this.#enqueue(() => fn(...rest));
         };
         sig.onconnect = (firstTime) => this.#enqueue(() => this.#connected(firstTime));
         sig.ondisconnect = (reason) => {
+            this.#link();
             if (!this.active) return;
             if (reason === 'io server disconnect') {
                 // The server closed us on purpose and socket.io will not retry: end the call and let the user rejoin.
                 this.#enqueue(() => this.#kicked());
                 return;
             }
-            this.#notice('Lost the connection to the server; reconnecting…', 'error');
+            this.#notice('notice.serverLost', null, 'error');
         };
         sig.onconnect_error = (err) => {
             console.warn('duet: signaling connect error', err);
-            this.#notice('Cannot reach the duet server; retrying…', 'error');
+            this.#notice('notice.serverUnreachable', null, 'error');
         };
         sig.onjoined = mine(() => this.#joined());
         sig.onother_joined = mine(() => this.#otherJoined());
         sig.onfull = mine(() => this.#full());
         sig.onleaved = mine(() => {
-            if (!this.active) this.#setState('leaved');
+            if (!this.active) this.#setState('leave');
         });
         sig.onbye = mine(() => this.#bye());
         sig.onmessage = mine((data) => this.#message(data));
         sig.onerror = (err) => this.#enqueue(() => this.#serverError(err));
     }
 
+    /** @param {() => unknown} task */
     #enqueue(task) {
-        this.queue = this.queue.then(task).catch((e) => {
+        this.queue = this.queue.then(task).then(() => {}, (e) => {
             console.error('duet: signaling step failed', e);
-            this.#notice(`Something went wrong with the call: ${e && e.message ? e.message : e}`, 'error');
+            this.#notice('notice.stepFailed', { reason: e instanceof Error ? e.message : String(e) }, 'error');
         });
         return this.queue;
     }
 
+    /** @param {boolean} firstTime */
     #connected(firstTime) {
-        if (!this.active) {
-            if (firstTime) this.#notice('Connected to the server. Press Join to start.', '');
-            return;
-        }
+        this.#link();
+        // Before Join the lobby says what to do; the server matters to the user only once in the room.
+        if (!this.active) return;
         if (!this.readyToJoin) {
             // Still waiting for the camera; join() will emit the join itself.
-            this.#notice('Connected to the server.', 'info');
+            this.#notice('notice.serverUp', null, 'info');
             return;
         }
         // A new socket is a new member for the server: drop the old call and join again.
         this.#resetPeer();
-        if (!firstTime) this.#notice('Back online; rejoining the room…', 'info');
+        if (!firstTime) this.#notice('notice.backOnline', null, 'info');
         this.sig.join(this.room);
     }
 
@@ -226,68 +374,76 @@ export class Call {
         if (!this.active) return;
         this.#resetPeer();
         this.#setState('joined');
-        this.#notice(`You are in room ${this.room}. Waiting for someone to join — share the link.`, 'info');
+        this.#notice('notice.waiting', { room: this.room }, 'info');
     }
 
     async #otherJoined() {
         if (!this.active) return;
         this.#resetPeer();
-        this.#setState('joined_conn');
-        this.#notice('Someone joined; connecting…', 'info');
+        this.#setState('other_joined');
+        this.#notice('notice.someoneJoined', null, 'info');
+        if (this.onarrival) this.onarrival(true);
         await this.#createPeer(true);
         await this.#makeOffer(false);
     }
 
     #full() {
-        this.#endCall('leaved');
-        this.#notice(`The room is full: room ${this.room} already has two people in a call. Try another room name.`, 'error');
+        this.#endCall('full');
+        this.#notice('notice.full', { room: this.room }, 'error');
     }
 
     #kicked() {
-        this.#endCall('leaved');
-        this.#notice('The server closed the connection. Press Join to try again.', 'error');
+        this.#endCall('kicked');
+        this.#notice('notice.kicked', null, 'error');
     }
 
     #bye() {
+        const hadPeer = this.state === 'joined_conn';
         this.#resetPeer();
         if (!this.active) return;
-        this.#setState('joined_unbind');
-        this.#notice('The other person left. Waiting for someone to join…', 'info');
+        this.#setState('bye');
+        this.#notice('notice.peerLeft', null, 'info');
+        if (hadPeer && this.onarrival) this.onarrival(false);
     }
 
+    /** @param {{event?: string, code?: string, reason?: string}} err */
     #serverError(err) {
         console.warn('duet: the server refused a request', err);
         // Leftovers of a race (a second join, a candidate sent just after the peer left) change nothing for the user.
         if (err.code === 'already_joined' || (err.code === 'not_in_room' && err.event !== 'join')) return;
-        const reason = err.reason || err.code || 'no reason given';
+        const reason = err.reason || err.code || '?';
         if (err.event !== 'join') {
-            this.#notice(`The server refused a request (${err.event || 'unknown'}): ${reason}`, 'error');
+            this.#notice('notice.refused', { event: err.event || '?', reason }, 'error');
             return;
         }
         // A refused join leaves us outside the room: release the camera rather than pretend.
-        this.#notice(`The server did not let you join: ${reason}`, 'error');
-        if (this.active) this.#endCall('init');
+        this.#notice('notice.joinRefused', { reason }, 'error');
+        if (this.active) this.#endCall('fail');
     }
 
+    /** @param {any} data */
     async #message(data) {
         if (!this.active || !data || typeof data !== 'object') return;
         switch (data.type) {
         case 'offer': {
             if (!this.pc) {
                 await this.#createPeer(false);
-                this.#setState('joined_conn');
+                this.#setState('offer');
+                if (this.onarrival) this.onarrival(true);
             }
             const pc = this.pc;
+            if (!pc) return;
             if (pc.signalingState === 'have-local-offer') {
                 // Both sides offered at once (an ICE restart racing a renegotiation): the remote one wins.
                 await pc.setLocalDescription({ type: 'rollback' });
             }
             await pc.setRemoteDescription({ type: 'offer', sdp: data.sdp });
+            await this.#bindAnswerer(pc);
             await this.#drainCandidates(pc);
             const answer = await pc.createAnswer();
             if (pc !== this.pc) return;
             await pc.setLocalDescription(answer);
-            this.sig.send(this.room, { type: 'answer', sdp: pc.localDescription.sdp });
+            this.sig.send(this.room, { type: 'answer', sdp: pc.localDescription ? pc.localDescription.sdp : '' });
             break;
         }
         case 'answer': {
@@ -295,6 +451,10 @@ export class Call {
             if (!pc || pc.signalingState !== 'have-local-offer') return;
             await pc.setRemoteDescription({ type: 'answer', sdp: data.sdp });
             await this.#drainCandidates(pc);
+            if (this.offerPending) {
+                this.offerPending = false;
+                await this.#makeOffer(false);
+            }
             break;
         }
         case 'candidate': {
@@ -314,6 +474,7 @@ export class Call {
         }
     }
 
+    /** @param {RTCPeerConnection} pc */
     async #drainCandidates(pc) {
         const pending = this.pendingCandidates;
         this.pendingCandidates = [];
@@ -325,12 +486,13 @@ export class Call {
 
     // ---- the peer connection ----
 
+    /** @param {boolean} offerer */
     async #createPeer(offerer) {
-        let ice = { iceServers: [] };
+        let ice = { iceServers: /** @type {RTCIceServer[]} */ ([]) };
         try {
             ice = await this.#iceConfig(false);
         } catch (e) {
-            this.#notice('Could not get relay servers from duet; trying a direct connection.', 'error');
+            this.#notice('notice.noIce', null, 'error');
         }
         const pc = new RTCPeerConnection({
             iceServers: ice.iceServers,
@@ -339,10 +501,21 @@ export class Call {
         this.pc = pc;
         this.offerer = offerer;
         this.lastBytes = null;
-        const stream = this.localStream;
-        for (const track of stream.getAudioTracks()) pc.addTrack(track, stream);
-        const video = this.screenTrack || this.cameraTrack;
-        if (video) this.videoSender = pc.addTrack(video, stream);
+        this.relayed = false;
+        if (offerer) {
+            // Both kinds are always offered, recvonly when there is nothing to send, so the answerer can send
+            // what it has and either side can start sending later on the same m-line.
+            const stream = /** @type {MediaStream} */ (this.localStream);
+            const mic = this.micTrack;
+            const video = this.screenTrack || this.cameraTrack;
+            this.audioTx = pc.addTransceiver(mic || 'audio', { direction: mic ? 'sendrecv' : 'recvonly', streams: [stream] });
+            this.videoTx = pc.addTransceiver(video || 'video', { direction: video ? 'sendrecv' : 'recvonly', streams: [stream] });
+            this.#openChannel(pc.createDataChannel(CONTROL_LABEL));
+        } else {
+            pc.ondatachannel = (e) => {
+                if (pc === this.pc && e.channel.label === CONTROL_LABEL) this.#openChannel(e.channel);
+            };
+        }
         pc.onicecandidate = (e) => {
             // End-of-candidates is left out, as the protocol allows.
             if (pc !== this.pc || !e.candidate || !e.candidate.candidate) return;
@@ -361,35 +534,137 @@ export class Call {
                 remote = this.remoteStream || new MediaStream();
                 remote.addTrack(e.track);
             }
-            if (remote !== this.remoteStream) {
-                this.remoteStream = remote;
-                if (this.onremotestream) this.onremotestream(remote);
-            }
+            this.remoteStream = remote;
+            const changed = () => {
+                if (pc === this.pc && this.onremotestream) this.onremotestream(this.remoteStream);
+            };
+            // A sender that stops sending (camera unplugged, replaceTrack(null)) mutes the track here.
+            e.track.addEventListener('mute', changed);
+            e.track.addEventListener('unmute', changed);
+            e.track.addEventListener('ended', changed);
+            changed();
         };
         pc.onconnectionstatechange = () => this.#connectionChanged(pc);
+        this.#link();
         return pc;
     }
 
+    /**
+     * The answerer's side of the transceivers the offer made: what we have is sent, the rest received only.
+     * @param {RTCPeerConnection} pc
+     */
+    async #bindAnswerer(pc) {
+        if (this.offerer) return;
+        for (const tr of pc.getTransceivers()) {
+            if (tr.currentDirection === 'stopped' || tr.mid === null) continue;
+            const kind = tr.receiver.track.kind;
+            if (kind === 'audio' && !this.audioTx) this.audioTx = tr;
+            else if (kind === 'video' && !this.videoTx) this.videoTx = tr;
+            else continue;
+            const track = kind === 'audio' ? this.micTrack : this.screenTrack || this.cameraTrack;
+            await tr.sender.replaceTrack(track);
+            if (this.localStream) tr.sender.setStreams(this.localStream);
+            tr.direction = track ? 'sendrecv' : 'recvonly';
+        }
+    }
+
+    /** @param {boolean} iceRestart */
     async #makeOffer(iceRestart) {
         const pc = this.pc;
         if (!pc) return;
+        if (!iceRestart && pc.signalingState !== 'stable') {
+            this.offerPending = true;
+            return;
+        }
         const offer = await pc.createOffer(iceRestart ? { iceRestart: true } : undefined);
         if (pc !== this.pc) return;
         await pc.setLocalDescription(offer);
-        this.sig.send(this.room, { type: 'offer', sdp: pc.localDescription.sdp });
+        this.sig.send(this.room, { type: 'offer', sdp: pc.localDescription ? pc.localDescription.sdp : '' });
     }
 
+    /**
+     * Sends track (or nothing) on the kind's transceiver; when that m-line was not sending yet, a new
+     * offer/answer round: the offerer makes it, the answerer asks the offerer for it over the control channel.
+     * @param {MediaKind} kind
+     * @param {MediaStreamTrack | null} track
+     */
+    async #sendTrack(kind, track) {
+        const tr = kind === 'audio' ? this.audioTx : this.videoTx;
+        if (!this.pc) return;
+        if (!tr) {
+            if (track) this.#notice('notice.peerCannotAdd', null, 'error');
+            return;
+        }
+        await tr.sender.replaceTrack(track);
+        if (!track) return;
+        if (this.localStream) tr.sender.setStreams(this.localStream);
+        if (tr.direction !== 'sendrecv') tr.direction = 'sendrecv';
+        if (tr.currentDirection === 'sendrecv' || tr.currentDirection === 'sendonly') return;
+        if (this.offerer) {
+            await this.#enqueue(() => this.#makeOffer(false));
+        } else if (this.channel && this.channel.readyState === 'open') {
+            this.channel.send(encodeControl({ type: 'renegotiate' }));
+        } else {
+            this.#notice('notice.peerCannotAdd', null, 'error');
+        }
+    }
+
+    /** @param {RTCDataChannel} ch */
+    #openChannel(ch) {
+        this.channel = ch;
+        this.lastSent = '';
+        ch.onopen = () => {
+            if (ch === this.channel) this.#sendState();
+        };
+        ch.onmessage = (e) => {
+            if (ch !== this.channel) return;
+            const msg = decodeControl(e.data);
+            if (!msg) return;
+            if (msg.type === 'renegotiate') {
+                // Only the offerer makes offers (docs/protocol.md): the answerer asks for one here.
+                if (this.offerer) this.#enqueue(() => this.#makeOffer(false));
+                return;
+            }
+            const { type, ...peer } = msg;
+            this.peer = peer;
+            if (this.onpeer) this.onpeer(peer);
+        };
+        ch.onclose = () => {
+            if (ch === this.channel) this.channel = null;
+        };
+    }
+
+    // Tells the other person what they cannot see in the media: name, mute, camera off, sharing, speaking.
+    #sendState() {
+        const ch = this.channel;
+        if (!ch || ch.readyState !== 'open') return;
+        const sharing = !!this.screenTrack;
+        const text = encodeControl({
+            type: 'state',
+            name: this.name,
+            micOff: this.micMuted || !this.micTrack,
+            cameraOff: !sharing && (this.cameraOff || !this.cameraTrack),
+            sharing,
+            speaking: this.speaking && !this.micMuted,
+        });
+        if (text === this.lastSent) return;
+        this.lastSent = text;
+        ch.send(text);
+    }
+
+    /** @param {RTCPeerConnection} pc */
     #connectionChanged(pc) {
         if (pc !== this.pc) return;
         clearTimeout(this.disconnectTimer);
+        this.#link();
         switch (pc.connectionState) {
         case 'connected':
-            this.#notice('Connected.', 'info');
+            this.#notice('notice.connected', null, 'info');
             break;
         case 'disconnected':
-            this.#notice('The connection is interrupted; waiting for it to come back…', 'error');
+            this.#notice('notice.interrupted', null, 'error');
             if (this.offerer) {
-                this.disconnectTimer = setTimeout(() => {
+                this.disconnectTimer = window.setTimeout(() => {
                     if (pc === this.pc && pc.connectionState === 'disconnected') this.#restartIce();
                 }, DISCONNECTED_GRACE_MS);
             }
@@ -398,7 +673,7 @@ export class Call {
             if (this.offerer) {
                 this.#restartIce();
             } else {
-                this.#notice('The connection failed; waiting for the other side to restart it…', 'error');
+                this.#notice('notice.failedWaiting', null, 'error');
             }
             break;
         default:
@@ -413,13 +688,13 @@ export class Call {
         if (wait > 0) {
             // Too soon after the last attempt: try again once the spacing has passed, if still needed.
             clearTimeout(this.disconnectTimer);
-            this.disconnectTimer = setTimeout(() => {
+            this.disconnectTimer = window.setTimeout(() => {
                 if (pc === this.pc && ['failed', 'disconnected'].includes(pc.connectionState)) this.#restartIce();
             }, wait);
             return;
         }
         this.lastRestart = Date.now();
-        this.#notice('The connection was lost; trying to reconnect (ICE restart)…', 'error');
+        this.#notice('notice.restarting', null, 'error');
         this.#enqueue(async () => {
             if (pc !== this.pc) return;
             try {
@@ -436,35 +711,90 @@ export class Call {
         clearTimeout(this.disconnectTimer);
         const pc = this.pc;
         this.pc = null;
-        this.videoSender = null;
+        this.audioTx = null;
+        this.videoTx = null;
         this.offerer = false;
+        this.offerPending = false;
         this.pendingCandidates = [];
         this.lastBytes = null;
+        this.relayed = false;
+        if (this.channel) {
+            this.channel.onmessage = null;
+            this.channel.close();
+            this.channel = null;
+        }
         if (pc) {
             pc.onicecandidate = null;
             pc.ontrack = null;
+            pc.ondatachannel = null;
             pc.onconnectionstatechange = null;
             pc.close();
         }
-        if (this.remoteStream) {
-            this.remoteStream = null;
+        this.remoteStream = null;
+        if (this.peer) {
+            this.peer = null;
+            if (this.onpeer) this.onpeer(null);
         }
         if (this.onremotestream) this.onremotestream(null);
+        this.#link();
     }
 
     // ---- media ----
 
     #applyTrackSwitches() {
-        if (!this.localStream) return;
-        for (const t of this.localStream.getAudioTracks()) t.enabled = !this.micMuted;
-        if (this.cameraTrack) this.cameraTrack.enabled = !this.cameraOff;
+        const mic = this.micTrack;
+        const cam = this.cameraTrack;
+        if (mic) mic.enabled = !this.micMuted;
+        if (cam) cam.enabled = !this.cameraOff;
     }
 
-    async #sendVideo(track) {
-        if (this.videoSender && this.pc) {
-            // replaceTrack swaps what is sent without a new offer/answer round.
-            await this.videoSender.replaceTrack(track);
+    /**
+     * Puts track in the local stream in place of the one of its kind, and sends it.
+     * @param {MediaKind} kind
+     * @param {MediaStreamTrack} track
+     */
+    async #useTrack(kind, track) {
+        const stream = /** @type {MediaStream} */ (this.localStream);
+        const old = kind === 'audio' ? this.micTrack : this.cameraTrack;
+        if (old) {
+            stream.removeTrack(old);
+            old.stop();
         }
+        stream.addTrack(track);
+        this.#watch(track);
+        this.#applyTrackSwitches();
+        if (kind === 'audio' || !this.screenTrack) await this.#sendTrack(kind, track);
+        this.#emitLocal();
+        this.#media();
+    }
+
+    /**
+     * A camera or microphone that ends by itself (unplugged, taken by the system) is replaced by another one
+     * of its kind when there is one; otherwise the call goes on without it.
+     * @param {MediaStreamTrack} track
+     */
+    #watch(track) {
+        track.addEventListener('ended', async () => {
+            const stream = this.localStream;
+            if (!stream || !stream.getTracks().includes(track)) return;
+            const kind = /** @type {MediaKind} */ (track.kind);
+            const what = kind === 'audio' ? 'kind.mic' : 'kind.camera';
+            try {
+                const next = await captureTrack(kind, undefined, false);
+                if (this.localStream !== stream) {
+                    next.stop();
+                    return;
+                }
+                await this.#useTrack(kind, next);
+                this.#notice('notice.deviceEnded', { kind: what }, 'info');
+            } catch {
+                stream.removeTrack(track);
+                if (kind === 'audio' || !this.screenTrack) await this.#sendTrack(kind, null);
+                this.#emitLocal();
+                this.#media();
+                this.#notice('notice.deviceLost', { kind: what }, 'error');
+            }
+        });
     }
 
     #releaseMedia() {
@@ -476,7 +806,6 @@ export class Call {
             this.localStream.getTracks().forEach((t) => t.stop());
         }
         this.localStream = null;
-        this.cameraTrack = null;
         this.#emitLocal();
         this.#media();
     }
@@ -490,11 +819,14 @@ export class Call {
         }
     }
 
+    // The controls and the other person both learn what we send.
     #media() {
+        this.#sendState();
         if (!this.onmedia) return;
         this.onmedia({
             active: this.active,
-            hasMedia: !!this.localStream,
+            hasAudio: !!this.micTrack,
+            hasVideo: !!this.cameraTrack,
             micMuted: this.micMuted,
             cameraOff: this.cameraOff,
             sharing: !!this.screenTrack,
@@ -503,6 +835,7 @@ export class Call {
 
     // ---- ICE servers ----
 
+    /** @param {boolean} force */
     async #iceConfig(force) {
         if (!force && this.ice && Date.now() < this.ice.refreshAt) return this.ice;
         const res = await fetch('/api/ice-servers', { cache: 'no-store', credentials: 'same-origin' });
@@ -512,7 +845,7 @@ export class Call {
         const refreshIn = Math.min(ttl * 1000 * ICE_REFRESH_FRACTION, 2 ** 31 - 1);
         this.ice = { iceServers: Array.isArray(body.iceServers) ? body.iceServers : [], refreshAt: Date.now() + refreshIn };
         this.#stopIceRefresh();
-        this.iceTimer = setTimeout(() => this.#refreshIce(), refreshIn);
+        this.iceTimer = window.setTimeout(() => this.#refreshIce(), refreshIn);
         return this.ice;
     }
 
@@ -523,8 +856,8 @@ export class Call {
             const ice = await this.#iceConfig(true);
             if (this.pc) this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers: ice.iceServers });
         } catch (e) {
-            this.#notice('Could not refresh the relay credentials; will retry.', 'error');
-            this.iceTimer = setTimeout(() => this.#refreshIce(), 30000);
+            this.#notice('notice.iceRefresh', null, 'error');
+            this.iceTimer = window.setTimeout(() => this.#refreshIce(), 30000);
         }
     }
 
@@ -537,7 +870,7 @@ export class Call {
 
     #startStats() {
         this.#stopStats();
-        this.statsTimer = setInterval(() => this.#collectStats(), 1000);
+        this.statsTimer = window.setInterval(() => this.#collectStats(), 1000);
     }
 
     #stopStats() {
@@ -554,6 +887,7 @@ export class Call {
         }
         const report = await pc.getStats();
         if (pc !== this.pc) return;
+        /** @type {ReturnType<typeof summarizeStats> & {connectionState?: string, sendKbps?: number, recvKbps?: number}} */
         const s = summarizeStats(report);
         s.connectionState = pc.connectionState;
         const prev = this.lastBytes;
@@ -563,58 +897,60 @@ export class Call {
             s.recvKbps = Math.max(0, ((s.bytesReceived - prev.bytesReceived) * 8) / 1000 / secs);
         }
         this.lastBytes = { timestamp: s.timestamp, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived };
+        const relayed = s.localCandidateType === 'relay' || s.remoteCandidateType === 'relay';
+        if (relayed !== this.relayed) {
+            this.relayed = relayed;
+            this.#link();
+        }
         if (this.onstats) this.onstats(s);
     }
 
     // ---- small helpers ----
 
-    #setState(state) {
-        this.state = state;
-        if (this.onstate) this.onstate(state);
+    /** @param {CallEvent} event */
+    #setState(event) {
+        const next = transition(this.state, event);
+        if (!next) return;
+        this.state = next;
+        if (this.onstate) this.onstate(next);
+        this.#link();
     }
 
-    #notice(text, kind) {
-        if (this.onnotice) this.onnotice(text, kind);
+    #link() {
+        if (this.onlink) this.onlink();
     }
 
-    #fail(text) {
-        this.#endCall('init');
-        this.#notice(text, 'error');
+    /**
+     * @param {string} key
+     * @param {Params | null} params
+     * @param {NoticeKind} kind
+     */
+    #notice(key, params, kind) {
+        if (this.onnotice) this.onnotice(key, params, kind);
     }
 
     // Ends the call from our side: no connection, no camera, no automatic re-join.
-    #endCall(state) {
+    /** @param {CallEvent} event */
+    #endCall(event) {
         this.active = false;
         this.readyToJoin = false;
         this.#resetPeer();
         this.#releaseMedia();
         this.#stopStats();
         this.#stopIceRefresh();
-        this.#setState(state);
+        this.#setState(event);
     }
 }
 
+/**
+ * @param {RTCPeerConnection} pc
+ * @param {RTCIceCandidateInit} init
+ */
 async function addCandidate(pc, init) {
     try {
         await pc.addIceCandidate(init);
     } catch (e) {
         // A candidate from a previous session or a pruned m-line is harmless; the others keep the call up.
         console.warn('duet: ignored a remote candidate', e);
-    }
-}
-
-function mediaErrorText(e) {
-    switch (e && e.name) {
-    case 'NotAllowedError':
-    case 'SecurityError':
-        return 'Permission to use the camera and microphone was denied. Allow them in the browser and press Join again.';
-    case 'NotFoundError':
-    case 'OverconstrainedError':
-        return 'No camera or microphone was found. Plug one in and press Join again.';
-    case 'NotReadableError':
-    case 'AbortError':
-        return 'The camera or microphone is busy or failed to start (another app may be using it).';
-    default:
-        return `Could not start the camera and microphone: ${e && e.message ? e.message : e}`;
     }
 }

@@ -4,29 +4,45 @@ import { io } from '/vendor/socket.io.esm.min.js';
 // Room names the server accepts; checked here too so the user hears about a bad name before a round trip.
 export const ROOM_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
+/** @param {unknown} room @returns {room is string} */
 export function validRoom(room) {
     return typeof room === 'string' && ROOM_PATTERN.test(room);
 }
 
 // The server → client events, named as the protocol names them; each handler is (room, socketId).
-const ROOM_EVENTS = ['joined', 'other_joined', 'full', 'leaved', 'bye'];
+const ROOM_EVENTS = /** @type {const} */ (['joined', 'other_joined', 'full', 'leaved', 'bye']);
+
+/** @typedef {(room: string, socketId: string) => void} RoomHandler */
+/** @typedef {{event?: string, code?: string, reason?: string}} Refusal */
 
 export class Signaling {
+    /** @param {string} [url] */
     constructor(url) {
         // Same origin by default, so the page works behind whatever host name serves it.
         this.url = url;
+        /** @type {import('/vendor/socket.io.esm.min.js').Socket | null} */
         this.socket = null;
         // Set these to be told about events; unset ones are ignored.
-        this.onconnect = null;        // (firstTime: boolean)
-        this.ondisconnect = null;     // (reason: string)
-        this.onconnect_error = null;  // (error: Error)
+        /** @type {((firstTime: boolean) => void) | null} */
+        this.onconnect = null;
+        /** @type {((reason: string) => void) | null} */
+        this.ondisconnect = null;
+        /** @type {((error: Error) => void) | null} */
+        this.onconnect_error = null;
+        /** @type {RoomHandler | null} */
         this.onjoined = null;
+        /** @type {RoomHandler | null} */
         this.onother_joined = null;
+        /** @type {RoomHandler | null} */
         this.onfull = null;
+        /** @type {RoomHandler | null} */
         this.onleaved = null;
+        /** @type {RoomHandler | null} */
         this.onbye = null;
-        this.onmessage = null;        // (room, data)
-        this.onerror = null;          // ({event, code, reason})
+        /** @type {((room: string, data: unknown) => void) | null} */
+        this.onmessage = null;
+        /** @type {((err: Refusal) => void) | null} */
+        this.onerror = null;
         this.connectCount = 0;
     }
 
@@ -54,7 +70,7 @@ export class Signaling {
         socket.on('disconnect', (reason) => this.#call('ondisconnect', reason));
         socket.on('connect_error', (err) => this.#call('onconnect_error', err));
         for (const name of ROOM_EVENTS) {
-            socket.on(name, (room, socketId) => this.#call('on' + name, room, socketId));
+            socket.on(name, (room, socketId) => this.#call(`on${name}`, room, socketId));
         }
         socket.on('message', (room, data) => this.#call('onmessage', room, data));
         socket.on('error', (err) => this.#call('onerror', err || {}));
@@ -71,26 +87,41 @@ export class Signaling {
         this.socket = null;
     }
 
+    /** @param {string} room */
     join(room) {
         return this.#emit('join', room);
     }
 
+    /** @param {string} room */
     leave(room) {
         return this.#emit('leave', room);
     }
 
+    /**
+     * @param {string} room
+     * @param {object} data
+     */
     send(room, data) {
         return this.#emit('message', room, data);
     }
 
     // Emits only on a live connection: socket.io would otherwise buffer and replay stale SDP to a server that forgot the room.
-    #emit(...args) {
-        if (!this.connected) return false;
-        this.socket.emit(...args);
+    /**
+     * @param {string} event
+     * @param {...unknown} args
+     */
+    #emit(event, ...args) {
+        if (!this.socket || !this.socket.connected) return false;
+        this.socket.emit(event, ...args);
         return true;
     }
 
+    /**
+     * @param {'onconnect' | 'ondisconnect' | 'onconnect_error' | 'onmessage' | 'onerror' | `on${typeof ROOM_EVENTS[number]}`} name
+     * @param {...any} args
+     */
     #call(name, ...args) {
+        /** @type {Function | null} */
         const handler = this[name];
         if (typeof handler !== 'function') return;
         try {

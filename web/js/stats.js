@@ -1,14 +1,18 @@
 // The stats panel's numbers, read from one RTCPeerConnection.getStats() report: no DOM, no state.
 
-// Pulls the numbers the stats panel shows out of one getStats() report.
+/**
+ * Pulls the numbers the stats panel shows out of one getStats() report.
+ * @param {RTCStatsReport} report
+ */
 export function summarizeStats(report) {
     const out = {
         timestamp: 0, bytesSent: 0, bytesReceived: 0,
-        localCandidateType: '', remoteCandidateType: '', rtt: null,
+        localCandidateType: '', remoteCandidateType: '', rtt: /** @type {number | null} */ (null),
         frameWidth: 0, frameHeight: 0,
     };
+    /** @type {any} */
     let pair = null;
-    report.forEach((s) => {
+    report.forEach((/** @type {any} */ s) => {
         if (s.timestamp > out.timestamp) out.timestamp = s.timestamp;
         if (s.type === 'transport' && s.selectedCandidatePairId) pair = report.get(s.selectedCandidatePairId) || pair;
         if (s.type === 'outbound-rtp') out.bytesSent += s.bytesSent || 0;
@@ -22,7 +26,7 @@ export function summarizeStats(report) {
     });
     if (!pair) {
         // Older browsers name the selected pair only through nomination.
-        report.forEach((s) => {
+        report.forEach((/** @type {any} */ s) => {
             if (!pair && s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s;
         });
     }
