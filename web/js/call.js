@@ -5,6 +5,7 @@ import { summarizeStats } from './stats.js';
 import { transition } from './callstate.js';
 import { CONTROL_LABEL, decodeControl, encodeControl } from './control.js';
 import { capture, captureTrack, errorKey } from './media.js';
+import { REFUSALS } from './access.js';
 
 /** @typedef {import('./callstate.js').CallState} CallState */
 /** @typedef {import('./callstate.js').CallEvent} CallEvent */
@@ -82,6 +83,8 @@ export class Call {
         this.active = false;
         // True once media and ICE servers are ready, so a (re)connect knows it may emit join itself.
         this.readyToJoin = false;
+        /** @type {object | undefined} join's options (invite token, room password), set by the page */
+        this.joinOptions = undefined;
         /** @type {{iceServers: RTCIceServer[], refreshAt: number} | null} */
         this.ice = null;
         this.iceTimer = 0;
@@ -116,6 +119,8 @@ export class Call {
         this.onlink = null;
         /** @type {((arrived: boolean) => void) | null} the other person arrived or left */
         this.onarrival = null;
+        /** @type {((code: string) => void) | null} the server refused to let us in, with this code */
+        this.onrefused = null;
 
         this.#wireSignaling();
     }
@@ -175,7 +180,7 @@ export class Call {
         this.#startStats();
         this.readyToJoin = true;
         if (this.sig.connected) {
-            this.sig.join(this.room);
+            this.sig.join(this.room, this.joinOptions);
             this.#notice('notice.joining', { room: this.room }, 'info');
         } else {
             this.sig.reconnect();
@@ -367,7 +372,7 @@ export class Call {
         // A new socket is a new member for the server: drop the old call and join again.
         this.#resetPeer();
         if (!firstTime) this.#notice('notice.backOnline', null, 'info');
-        this.sig.join(this.room);
+        this.sig.join(this.room, this.joinOptions);
     }
 
     #joined() {
@@ -417,8 +422,11 @@ export class Call {
             return;
         }
         // A refused join leaves us outside the room: release the camera rather than pretend.
-        this.#notice('notice.joinRefused', { reason }, 'error');
+        const explained = REFUSALS[err.code || ''];
+        if (explained) this.#notice(explained, { room: this.room }, 'error');
+        else this.#notice('notice.joinRefused', { reason }, 'error');
         if (this.active) this.#endCall('fail');
+        if (this.onrefused) this.onrefused(err.code || '');
     }
 
     /** @param {any} data */

@@ -87,9 +87,12 @@ export class Signaling {
         this.socket = null;
     }
 
-    /** @param {string} room */
-    join(room) {
-        return this.#emit('join', room);
+    /**
+     * @param {string} room
+     * @param {object} [options] join's options (access.js): sent only when there are some
+     */
+    join(room, options) {
+        return options ? this.#emit('join', room, options) : this.#emit('join', room);
     }
 
     /** @param {string} room */
