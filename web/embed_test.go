@@ -39,8 +39,9 @@ func urlQueryEscape(s string) string {
 	return strings.NewReplacer("%", "%25", "&", "%26", "#", "%23", "?", "%3F", "=", "%3D", "+", "%2B").Replace(s)
 }
 
-// frameOf waits for the iframe target showing a page of duet inside p, and returns it as a tab of
-// its own (a cross-origin iframe runs apart from its parent: Chromium's site isolation).
+// frameOf waits for an iframe target showing duetURL, and returns it as a tab of its own (a
+// cross-origin iframe runs apart from its parent: Chromium's site isolation). Targets are the whole
+// browser's: give each frame a URL of its own.
 func (p *tab) frameOf(name, duetURL string, timeout time.Duration) (*tab, error) {
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
@@ -49,7 +50,7 @@ func (p *tab) frameOf(name, duetURL string, timeout time.Duration) (*tab, error)
 			return nil, err
 		}
 		for _, tg := range targets {
-			if tg.Type == "iframe" && strings.HasPrefix(tg.URL, duetURL) {
+			if tg.Type == "iframe" && tg.URL == duetURL {
 				ctx, cancel := chromedp.NewContext(p.ctx, chromedp.WithTargetID(tg.TargetID))
 				p.t.Cleanup(cancel)
 				// The first Run attaches, and a context it is given that ends would detach again.
@@ -78,7 +79,7 @@ func TestEmbeddedCall(t *testing.T) {
 
 	host := newPage(t, b, "application")
 	host.do("open the application's page", chromedp.Navigate(allowedPage(s.roomURL(room, nil))))
-	bob, err := host.frameOf("bob in the iframe", s.baseURL("localhost"), waitTimeout)
+	bob, err := host.frameOf("bob in the iframe", s.roomURL(room, nil), waitTimeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,9 +92,10 @@ func TestEmbeddedCall(t *testing.T) {
 
 	// Another site: the browser refuses to render duet in its frame.
 	stranger := newPage(t, b, "another site")
-	stranger.do("open another site's page", chromedp.Navigate(otherPage(s.roomURL(room+"-x", nil))))
+	elsewhere := s.roomURL(room+"-elsewhere", nil)
+	stranger.do("open another site's page", chromedp.Navigate(otherPage(elsewhere)))
 	stranger.waitFor("the page with its iframe", `document.getElementById('call') !== null`)
-	if f, err := stranger.frameOf("blocked frame", s.baseURL("localhost"), 3*time.Second); err == nil {
+	if f, err := stranger.frameOf("blocked frame", elsewhere, 3*time.Second); err == nil {
 		ctx, cancel := context.WithTimeout(f.ctx, 5*time.Second)
 		defer cancel()
 		loaded, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](`!!window.duet || !!document.getElementById('connserver')`))
