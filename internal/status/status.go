@@ -102,12 +102,15 @@ func (h *handler) view(now time.Time) view {
 		total := t.BytesToPeers + t.BytesFromPeers
 		v.TURN, v.Allocations, v.Relayed = true, t.AllocationsActive, bytesText(total)
 		h.mu.Lock()
-		// Since the previous view when there is one a second old, else on average since start.
+		// Since the previous sample when it is a second old, else on average since start; a sample
+		// is kept only that old, so quick reloads do not shrink the window to nothing.
 		since, base := h.cfg.Started, uint64(0)
-		if !h.lastAt.IsZero() && now.Sub(h.lastAt) >= time.Second && total >= h.lastBytes {
-			since, base = h.lastAt, h.lastBytes
+		if h.lastAt.IsZero() || now.Sub(h.lastAt) >= time.Second {
+			if !h.lastAt.IsZero() && total >= h.lastBytes {
+				since, base = h.lastAt, h.lastBytes
+			}
+			h.lastBytes, h.lastAt = total, now
 		}
-		h.lastBytes, h.lastAt = total, now
 		h.mu.Unlock()
 		if secs := now.Sub(since).Seconds(); secs > 0 {
 			v.BitsPerSecond = bitsText(float64(total-base) * 8 / secs)
