@@ -248,8 +248,14 @@ func evalJS[T any](p *tab, expr string) T {
 // waitFor polls a JavaScript predicate (promises awaited) until it is truthy.
 func (p *tab) waitFor(what, predicate string) {
 	p.t.Helper()
+	p.waitForWithin(what, predicate, waitTimeout)
+}
+
+// waitForWithin is waitFor with a bound of its own, for what the protocol lets take longer.
+func (p *tab) waitForWithin(what, predicate string, timeout time.Duration) {
+	p.t.Helper()
 	start := time.Now()
-	if err := p.poll(predicate, waitTimeout); err != nil {
+	if err := p.poll(predicate, timeout); err != nil {
 		p.t.Fatalf("%s: waiting for %s: %v%s", p.name, what, err, p.debug())
 	}
 	if d := time.Since(start); d > 2*time.Second {

@@ -6,6 +6,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +107,15 @@ func relayOverTCP(alice, _ candidatePair) error {
 	return nil
 }
 
+// relayOverTLS checks the first side, which may reach nothing but TCP 443, holds its relay
+// candidate through TURN over TLS on duet's HTTPS port.
+func relayOverTLS(alice, _ candidatePair) error {
+	if alice.Local.Type != "relay" || alice.Local.RelayProtocol != "tls" {
+		return fmt.Errorf("the side limited to TCP 443 uses %v, want its relay candidate over tls", alice)
+	}
+	return nil
+}
+
 func TestLabCallFindsItsPath(t *testing.T) {
 	eim := netlab.Home{NAT: netlab.EndpointIndependent}
 	lossy := netlab.Home{NAT: netlab.EndpointIndependent, Link: netlab.Link{Loss: 0.05, Delay: 100 * time.Millisecond}}
@@ -137,22 +147,166 @@ func TestLabCallFindsItsPath(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			lab := netlab.New(t, tc.lab)
-			duet := lab.StartDuet(t, duetBinary, "--turn-secret", "lab-secret", "--log-level", "debug")
-			url := duet.URL + "/room.html?room=lab"
-			alice := newPage(t, labBrowser(t, lab.Homes[0]), "alice")
-			alice.join(url)
-			alice.waitState("joined")
-			bob := alice.joinedBy(labBrowser(t, lab.Homes[1]), "bob", url)
-			a, b := alice.selectedPair(), bob.selectedPair()
-			t.Logf("alice %+v: %v", tc.lab.Homes[0], a)
-			t.Logf("bob %+v: %v", tc.lab.Homes[1], b)
-			if err := tc.check(a, b); err != nil {
-				t.Error(err)
-			}
-			// Still decoding a while later, on the path chosen.
-			alice.waitMediaFlowing()
-			bob.waitMediaFlowing()
+			labCall(t, tc.lab, 0, "", tc.check)
 		})
 	}
+}
+
+// labCall builds the lab, runs duet in it (its HTTPS on port https, or netlab's with 0), joins a
+// page from each of the first two homes (query added to the room URL), checks their selected
+// candidate pairs and that media keeps flowing.
+func labCall(t *testing.T, cfg netlab.Config, https uint16, query string, check func(alice, bob candidatePair) error) {
+	t.Helper()
+	lab := netlab.New(t, cfg)
+	args := []string{"--turn-secret", "lab-secret", "--log-level", "debug"}
+	if https != 0 {
+		args = append(args, "--listen", netip.AddrPortFrom(lab.Public.Addr, https).String())
+	}
+	duet := lab.StartDuet(t, duetBinary, args...)
+	url := duet.URL + "/room.html?room=lab" + query
+	alice := newPage(t, labBrowser(t, lab.Homes[0]), "alice")
+	alice.join(url)
+	alice.waitState("joined")
+	bob := alice.joinedBy(labBrowser(t, lab.Homes[1]), "bob", url)
+	a, b := alice.selectedPair(), bob.selectedPair()
+	t.Logf("alice %+v: %v", cfg.Homes[0], a)
+	t.Logf("bob %+v: %v", cfg.Homes[1], b)
+	if err := check(a, b); err != nil {
+		t.Error(err)
+	}
+	// The connection panel names the same path.
+	alice.waitPathShown(a)
+	bob.waitPathShown(b)
+	// Still decoding a while later, on the path chosen.
+	alice.waitMediaFlowing()
+	bob.waitMediaFlowing()
+}
+
+// pathKey is the catalogue key the connection panel shows for a selected pair.
+func (p candidatePair) pathKey() string {
+	switch {
+	case p.Local.Type == "relay":
+		return "path.relay" + strings.ToUpper(p.Local.RelayProtocol[:1]) + p.Local.RelayProtocol[1:]
+	case p.Remote.Type == "relay":
+		return "path.relayPeer"
+	}
+	return "path.direct"
+}
+
+// waitPathShown waits for the connection panel to name the path of pair.
+func (p *tab) waitPathShown(pair candidatePair) {
+	p.t.Helper()
+	p.waitFor("the panel to show "+pair.pathKey(), fmt.Sprintf(`document.getElementById('stat-path').dataset.i18n === %q`, pair.pathKey()))
+}
+
+// bothRelayed checks each side holds a relay candidate and talks to the other's.
+func bothRelayed(alice, bob candidatePair) error {
+	for _, p := range []candidatePair{alice, bob} {
+		if p.Local.Type != "relay" || p.Remote.Type != "relay" {
+			return fmt.Errorf("%v, want relay to relay", p)
+		}
+	}
+	return nil
+}
+
+// TestLabHardNetworks: the networks of issue #18 that only the relay gets through.
+func TestLabHardNetworks(t *testing.T) {
+	eim := netlab.Home{NAT: netlab.EndpointIndependent}
+	symmetric := netlab.Home{NAT: netlab.Symmetric}
+	for _, tc := range []struct {
+		name  string
+		lab   netlab.Config
+		https uint16 // duet's HTTPS port; 0 is netlab's
+		query string // added to the room URL
+		check func(alice, bob candidatePair) error
+	}{
+		// duet on 443 turns TURN over TLS on the HTTPS port on by itself (--turns-on-https auto).
+		{name: "only TCP 443 out needs the relay over TLS on the HTTPS port",
+			lab: netlab.Config{Homes: []netlab.Home{{NAT: netlab.EndpointIndependent, OnlyTCP443: true}, eim}}, https: 443, check: relayOverTLS},
+		// Each relay sends to the other's public address, which the cloud NAT does not hairpin.
+		{name: "both relayed behind a cloud's 1:1 NAT",
+			lab: netlab.Config{CloudNAT: true, Homes: []netlab.Home{symmetric, symmetric}}, query: "&relay=1", check: bothRelayed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			labCall(t, tc.lab, tc.https, tc.query, tc.check)
+		})
+	}
+}
+
+// TestLabResumeAfterRenumber: one home's public address changes mid-call (its provider reconnects
+// the line): its page's socket and media flows die with the NAT's mappings. The page re-joins, takes
+// its own seat back although the server has not yet noticed the dead socket, and the call comes back
+// on both sides without a click, over the new address.
+func TestLabResumeAfterRenumber(t *testing.T) {
+	t.Parallel()
+	eim := netlab.Home{NAT: netlab.EndpointIndependent}
+	lab := netlab.New(t, netlab.Config{Homes: []netlab.Home{eim, eim}})
+	duet := lab.StartDuet(t, duetBinary, "--turn-secret", "lab-secret", "--log-level", "debug")
+	url := duet.URL + "/room.html?room=lab"
+	alice := newPage(t, labBrowser(t, lab.Homes[0]), "alice")
+	alice.join(url)
+	alice.waitState("joined")
+	bob := alice.joinedBy(labBrowser(t, lab.Homes[1]), "bob", url)
+	t.Logf("before: alice %v", alice.selectedPair())
+	for _, p := range []*tab{alice, bob} {
+		evalJS[bool](p, `window.__pc = window.duet.pc(); window.__socket = window.duet.socketId(); true`)
+	}
+
+	moved := lab.Renumber(t, 0)
+	// Alice's page may notice its dead socket only by the heartbeat (ping 10 s + timeout 10 s), then
+	// re-joins and restarts ICE: more than waitTimeout on a loaded box.
+	bob.waitForWithin("the call to come from alice's new address", fmt.Sprintf(`(%s).then((p) => p && p.remote.address.startsWith(%q))`, pairJS, moved.String()+":"), 45*time.Second)
+	for _, p := range []*tab{alice, bob} {
+		p.waitState("joined_conn")
+		p.waitMediaFlowing()
+	}
+	t.Logf("after: alice %v, bob %v", alice.selectedPair(), bob.selectedPair())
+	// The same calls on both sides, restarted rather than replaced: bob never saw alice leave.
+	for _, p := range []*tab{alice, bob} {
+		if !evalJS[bool](p, `window.__pc === window.duet.pc()`) {
+			t.Errorf("%s: the call was replaced, not resumed", p.name)
+		}
+	}
+	if evalJS[bool](alice, `window.__socket === window.duet.socketId()`) {
+		t.Error("alice kept her socket: the renumbering did not reach signaling")
+	}
+}
+
+// TestLabUnreachableThenOpened: alice's network lets only TCP 443 out and duet's 443 carries no
+// TURN, so her relay-only page has no candidate at all: both pages say what failed, in words from
+// the catalogue, and keep trying; once her network opens, the call connects without a click.
+func TestLabUnreachableThenOpened(t *testing.T) {
+	t.Parallel()
+	lab := netlab.New(t, netlab.Config{Homes: []netlab.Home{{NAT: netlab.EndpointIndependent, OnlyTCP443: true}, {NAT: netlab.EndpointIndependent}}})
+	duet := lab.StartDuet(t, duetBinary, "--turn-secret", "lab-secret", "--log-level", "debug",
+		"--listen", netip.AddrPortFrom(lab.Public.Addr, 443).String(), "--turns-on-https", "off")
+	alice := newPage(t, labBrowser(t, lab.Homes[0]), "alice")
+	alice.join(duet.URL + "/room.html?room=lab&relay=1")
+	alice.waitState("joined")
+	bob := newPage(t, labBrowser(t, lab.Homes[1]), "bob")
+	bob.join(duet.URL + "/room.html?room=lab")
+	// Said within the bound: 20 s without a path, and a look every 2.5 s.
+	for p, want := range map[*tab]string{alice: "notice.failNoPath", bob: "notice.failPeerNetwork"} {
+		if err := p.poll(fmt.Sprintf(`window.duet.notice() === %q`, want), 40*time.Second); err != nil {
+			t.Fatalf("%s: no %s: %v (notice %v)%s", p.name, want, err, evalJS[any](p, `window.duet.notice()`), p.debug())
+		}
+	}
+	if st := evalJS[string](alice, `window.duet.pc().connectionState`); st == "connected" {
+		t.Fatal("alice connected although her network lets nothing through")
+	}
+	lab.Refilter(t, 0, false, false)
+	for _, p := range []*tab{alice, bob} {
+		if err := p.poll(`window.duet.pc() && window.duet.pc().connectionState === 'connected'`, 40*time.Second); err != nil {
+			t.Fatalf("%s: the call did not come up once the network opened: %v%s", p.name, err, p.debug())
+		}
+	}
+	a := alice.selectedPair()
+	t.Logf("alice, her network opened: %v", a)
+	if a.Local.Type != "relay" {
+		t.Errorf("alice's relay-only call uses %v", a)
+	}
+	alice.waitPathShown(a)
+	alice.waitMediaFlowing()
+	bob.waitMediaFlowing()
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -30,6 +31,7 @@ import (
 	"duet/internal/redishub"
 	sig "duet/internal/signal"
 	"duet/internal/status"
+	"duet/internal/tlsmux"
 	"duet/internal/turn"
 	"duet/internal/web"
 	client "duet/web"
@@ -69,6 +71,20 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 	}
 	if err := turnConfig.Validate(); err != nil {
 		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	// net/http retries failed accepts itself, but reports them only to ErrorLog, kept at debug.
+	ln = acceptlog.Listener{Listener: ln, R: acceptlog.New(log, "https")}
+	var mux *tlsmux.Mux
+	if cfg.TURNSOnHTTPSPort() {
+		mux = tlsmux.New(ln, tlsmux.Config{TLS: withHTTPProtos(tlsConfig), Logger: log.With("component", "tlsmux")})
+		turnConfig.TLSListener = mux.TURN()
+		go func() { _ = mux.Serve() }()
+		defer mux.Close()
 	}
 	var relay *turn.Server
 	var relayStats func() turn.Stats
@@ -142,12 +158,6 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 		mux.Handle("GET /metrics", metricsHandler)
 		go servePrivate("metrics", cfg.MetricsListen, mux, log)
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
-	// net/http retries failed accepts itself, but reports them only to ErrorLog, kept at debug.
-	ln = acceptlog.Listener{Listener: ln, R: acceptlog.New(log, "https")}
 	srv := &http.Server{
 		Handler:           handler,
 		TLSConfig:         tlsConfig,
@@ -158,9 +168,13 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug), // TLS handshake noise from the internet
 	}
-	log.Info("https listening", "addr", ln.Addr().String())
+	log.Info("https listening", "addr", ln.Addr().String(), "turns", mux != nil)
 	served := make(chan error, 2)
-	go func() { served <- srv.ServeTLS(ln, "", "") }()
+	if mux != nil {
+		go func() { served <- srv.Serve(mux.Web()) }() // the mux did the TLS handshake
+	} else {
+		go func() { served <- srv.ServeTLS(ln, "", "") }()
+	}
 	if plain != nil {
 		go func() { served <- plain.ListenAndServe() }()
 		log.Info("http listening for the ACME challenge and the redirect to https", "addr", plain.Addr)
@@ -177,6 +191,9 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 	// Stop accepting first, so pages that reconnect at once find the next process, not this one.
 	shut := make(chan error, 1)
 	go func() { shut <- srv.Shutdown(drain) }()
+	if mux != nil {
+		_ = mux.Close() // TURN over TLS stops accepting too; its connections end with the relay
+	}
 	if plain != nil {
 		_ = plain.Shutdown(drain)
 	}
@@ -223,6 +240,18 @@ func certificates(cfg config.Config, log *slog.Logger) (tlsConfig *tls.Config, p
 		MaxHeaderBytes:    16 << 10,
 	}
 	return m.TLSConfig(), plain, false, nil
+}
+
+// withHTTPProtos adds the HTTP protocols ServeTLS would offer to a clone of t, for the mux that
+// does the handshake in net/http's stead; acme-tls/1 stays when Let's Encrypt put it there.
+func withHTTPProtos(t *tls.Config) *tls.Config {
+	t = t.Clone()
+	for _, p := range []string{"h2", "http/1.1"} {
+		if !slices.Contains(t.NextProtos, p) {
+			t.NextProtos = append(t.NextProtos, p)
+		}
+	}
+	return t
 }
 
 // pprofMux is Go's profiler, for benchmarks and diagnosis.

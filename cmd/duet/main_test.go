@@ -264,3 +264,42 @@ func TestIssuedCredentials(t *testing.T) {
 		t.Fatalf("a loopback peer was not refused:\n%s", out)
 	}
 }
+
+// TestTURNOverTLSOnHTTPSPort: with --turns-on-https the HTTPS port also carries TURN over TLS:
+// /api/ice-servers lists it last, coturn's client relays through it with the issued credentials,
+// the page is still served over HTTP/2 on the same port, and duet stops cleanly.
+func TestTURNOverTLSOnHTTPSPort(t *testing.T) {
+	uclient, err := exec.LookPath("turnutils_uclient")
+	if err != nil {
+		t.Fatal("turnutils_uclient not found: apt-get install coturn (make test does)")
+	}
+	url, stop := startDuet(t, "--turns-on-https", "on", "--turn-listen", "127.0.0.1:"+freePort(t),
+		"--public-ip", "127.0.0.1", "--turn-allow-peer", "127.0.0.0/8")
+	_, httpsPort, _ := net.SplitHostPort(strings.TrimPrefix(url, "https://"))
+	ice := iceServers(t, url)
+	urls := ice.ICEServers[1].URLs
+	if want := "turns:127.0.0.1:" + httpsPort + "?transport=tcp"; len(urls) != 3 || urls[2] != want {
+		t.Fatalf("turn URLs %q, want the udp and tcp ones then %s", urls, want)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, uclient, "-t", "-S", "-y", "-m", "2", "-n", "100", "-l", "500", "-z", "5",
+		"-u", ice.ICEServers[1].Username, "-w", ice.ICEServers[1].Credential, "-p", httpsPort, "127.0.0.1").CombinedOutput()
+	if !strings.Contains(string(out), "Total lost packets 0 (0.000000%)") {
+		t.Fatalf("relay over TLS on the HTTPS port failed:\n%s", out)
+	}
+	c, err := tls.Dial("tcp", "127.0.0.1:"+httpsPort, &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"h2", "http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.ConnectionState().NegotiatedProtocol; p != "h2" {
+		t.Errorf("the HTTPS port negotiated %q, want h2", p)
+	}
+	c.Close()
+	if page := duettest.Get(t, url+"/healthz"); !strings.Contains(page, `"turn":"ok"`) {
+		t.Errorf("healthz: %s", page)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}

@@ -87,9 +87,9 @@ func TestInviteAPI(t *testing.T) {
 		siotest.Emit("x", "join", "room-c", opts{"token": short.Token}),
 		siotest.Expect("x", "error", siotest.Refused("join", "expired_token")),
 		siotest.Emit("x", "join", a.Room, opts{"token": a.Token}),
-		siotest.Expect("x", "joined", a.Room, "$x"),
+		siotest.Expect("x", "joined", a.Room, "$x", opts{"resume": "*"}),
 		siotest.Emit("y", "join", a.Room, opts{"token": a.Token}),
-		siotest.Expect("y", "joined", a.Room, "$y"),
+		siotest.Expect("y", "joined", a.Room, "$y", opts{"resume": "*"}),
 		siotest.Expect("x", "other_joined", a.Room, "$y"))
 	// A classic 2.x client cannot send options: it has no way into a token-mode server.
 	siotest.Run(t, d.URL, 2, []string{"websocket"}, siotest.Connect("z"),

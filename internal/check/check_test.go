@@ -149,6 +149,27 @@ func TestScenarios(t *testing.T) {
 			says: map[string][]string{"TURN over UDP": {"no answer from 127.0.0.1:", "firewall", "open UDP"}},
 		},
 		{
+			name: "TURN over TLS on the HTTPS port",
+			start: func(t *testing.T) string {
+				_, relay := relayArgs(t)
+				return startDuet(t, append(relay, "--public-ip", "127.0.0.1", "--turns-on-https", "on")...)
+			},
+			want: map[string]outcome{"TURN over UDP": pass, "TURN over TCP": pass, "TURN over TLS": pass, "Call": pass},
+			says: map[string][]string{"TURN over TLS": {"on the HTTPS port", "relays from 127.0.0.1:"}},
+		},
+		{
+			name: "turns: on the HTTPS port, not served there",
+			start: func(t *testing.T) string {
+				port, relay := relayArgs(t)
+				https := freePort(t)
+				return startDuet(t, append(relay, "--listen", "127.0.0.1:"+https, "--public-ip", "127.0.0.1", "--turns-on-https", "off",
+					"--turn-urls", "turn:127.0.0.1:"+port+"?transport=udp", "--turn-urls", "turns:127.0.0.1:"+https+"?transport=tcp")...)
+			},
+			args: []string{"--timeout", "2s"},
+			want: map[string]outcome{"TURN over TLS": failed},
+			says: map[string][]string{"TURN over TLS": {"on the HTTPS port", "--turns-on-https on"}},
+		},
+		{
 			name:  "server stopped",
 			start: func(t *testing.T) string { return "https://127.0.0.1:" + freePort(t) },
 			want: map[string]outcome{"HTTPS": failed, "Health": skipped, "Signaling": skipped, "ICE servers": skipped,

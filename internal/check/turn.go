@@ -154,7 +154,7 @@ func (r *run) turnClient(ctx context.Context, u iceURL, s iceServer) (c *turn.Cl
 		d := tls.Dialer{Config: &tls.Config{ServerName: u.host, InsecureSkipVerify: r.o.insecure}}
 		tc, err := d.DialContext(ctx, "tcp", server.String())
 		if err != nil {
-			return nil, server, nil, tlsProblem(err, server.String())
+			return nil, server, nil, tlsProblem(err, server.String(), r.tlsFlag(u))
 		}
 		conn = turn.NewSTUNConn(tc)
 	}
@@ -176,15 +176,27 @@ func (r *run) turnClient(ctx context.Context, u iceURL, s iceServer) (c *turn.Cl
 	return c, server, func() { c.Close(); _ = conn.Close() }, nil
 }
 
-func tlsProblem(err error, addr string) error {
+// tlsFlag is the duet flag that serves a turns: URL: --turns-on-https when it names the HTTPS port.
+func (r *run) tlsFlag(u iceURL) string {
+	if u.secure && u.port == r.o.port {
+		return "--turns-on-https"
+	}
+	return "--turns-listen"
+}
+
+func tlsProblem(err error, addr, flag string) error {
 	var cv *tls.CertificateVerificationError
 	var ue x509.UnknownAuthorityError
 	switch {
 	case errors.As(err, &cv) || errors.As(err, &ue):
 		return fail("the certificate on "+addr+" is not trusted: "+err.Error(), "browsers will refuse turns: there",
-			"give the relay the web server's certificate (duet does with --turns-listen), or pass --insecure for a test server")
+			"give the relay the web server's certificate (duet does with "+flag+"), or pass --insecure for a test server")
 	case errors.Is(err, syscall.ECONNREFUSED) || isTimeout(err):
-		return dialProblem(err, addr, "TCP", "the TLS relay is not running", "start duet with --turns-listen")
+		return dialProblem(err, addr, "TCP", "the TLS relay is not running", "start duet with "+flag)
+	}
+	if flag == "--turns-on-https" {
+		return fail("TLS to "+addr+" failed: "+err.Error(), "the HTTPS port does not carry TURN (a proxy in front of duet ends TLS itself?)",
+			"let TCP 443 reach duet itself (TCP passthrough) with --turns-on-https, or hand out another turns: port")
 	}
 	return fail("TLS to "+addr+" failed: "+err.Error(), "the relay does not speak TLS there", "check --turns-listen")
 }
@@ -202,7 +214,7 @@ func (r *run) binding(ctx context.Context, u iceURL) (string, error) {
 	}
 	res, err := c.PerformTransactionWithContext(msg, net.UDPAddrFromAddrPort(server), false, ctx)
 	if err != nil {
-		return "", transactionProblem(err, u, server)
+		return "", r.transactionProblem(err, u, server)
 	}
 	var mapped stun.XORMappedAddress
 	if err := mapped.GetFrom(res.Msg); err != nil {
@@ -220,7 +232,7 @@ func (r *run) allocate(ctx context.Context, u iceURL, s iceServer) (string, erro
 	defer done()
 	relay, err := c.AllocateWithContext(ctx)
 	if err != nil {
-		return "", transactionProblem(err, u, server)
+		return "", r.transactionProblem(err, u, server)
 	}
 	defer relay.Close() // frees the allocation at once, so the call's allocations stay under the quota
 	ra, _ := relay.LocalAddr().(*net.UDPAddr)
@@ -230,11 +242,15 @@ func (r *run) allocate(ctx context.Context, u iceURL, s iceServer) (string, erro
 	if err := judgeRelay(relayed, r.addrs, turnAddrs, r.health["turn"] == "external"); err != nil {
 		return "", err
 	}
-	return fmt.Sprintf("%s via %s relays from %s", u.raw, server, relayed), nil
+	where := ""
+	if r.tlsFlag(u) == "--turns-on-https" {
+		where = " (on the HTTPS port)"
+	}
+	return fmt.Sprintf("%s via %s%s relays from %s", u.raw, server, where, relayed), nil
 }
 
 // transactionProblem explains a STUN/TURN request that failed: silence, or the server's refusal.
-func transactionProblem(err error, u iceURL, server netip.AddrPort) error {
+func (r *run) transactionProblem(err error, u iceURL, server netip.AddrPort) error {
 	var te *stun.TurnError
 	if errors.As(err, &te) {
 		code := te.ErrorCodeAttr.Code
@@ -259,6 +275,10 @@ func transactionProblem(err error, u iceURL, server netip.AddrPort) error {
 			return fail("no answer from "+server.String()+" over UDP",
 				"UDP "+port+" is probably blocked by a firewall or security group",
 				"open UDP "+port+" and "+relayRange)
+		}
+		if r.tlsFlag(u) == "--turns-on-https" {
+			return fail("no TURN answer from "+server.String()+" over TLS on the HTTPS port",
+				"the HTTPS port serves the page but not TURN", "start duet with --turns-on-https on (auto turns it on only on port 443)")
 		}
 		return fail("no answer from "+server.String()+" over "+u.kind(),
 			"something accepts TCP "+port+" but does not answer TURN", "check that duet's relay listens there")

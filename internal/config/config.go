@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"net/url"
 	"os"
@@ -58,6 +59,7 @@ type Config struct {
 
 	TURNListen         string
 	TURNSListen        string
+	TURNSOnHTTPS       string
 	PublicIP           netip.Addr
 	RelayPorts         PortRange
 	Realm              string
@@ -73,6 +75,7 @@ type Config struct {
 	TURNTCPHandshake   time.Duration
 	TURNTCPIdle        time.Duration
 	TURNSocketBuffer   int
+	TURNBatch          string
 }
 
 // PortRange is an inclusive UDP port range written "MIN-MAX".
@@ -138,6 +141,7 @@ func flags(c *Config) *flag.FlagSet {
 
 	fs.StringVar(&c.TURNListen, "turn-listen", ":3478", `embedded TURN/STUN address, UDP and TCP; "" disables the embedded relay`)
 	fs.StringVar(&c.TURNSListen, "turns-listen", "", "TURN over TLS address, e.g. :5349 (same certificate as the web server)")
+	fs.StringVar(&c.TURNSOnHTTPS, "turns-on-https", "auto", "TURN over TLS on the HTTPS port too (--listen), for networks that let only TCP 443 out: auto (on when that port is 443), on or off")
 	fs.Func("public-ip", "address peers send relayed media to (the VM's public IP behind cloud 1:1 NAT)", func(s string) (err error) {
 		c.PublicIP, err = netip.ParseAddr(s)
 		return err
@@ -166,6 +170,7 @@ func flags(c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.TURNTCPHandshake, "turn-tcp-handshake-timeout", turn.DefaultTCPHandshakeTimeout, "time a TURN TCP/TLS connection has for its TLS handshake and first STUN message")
 	fs.DurationVar(&c.TURNTCPIdle, "turn-tcp-idle-timeout", turn.DefaultTCPIdleTimeout, "a TURN TCP/TLS connection silent this long is closed")
 	fs.IntVar(&c.TURNSocketBuffer, "turn-socket-buffer", turn.DefaultSocketBuffer, "SO_RCVBUF/SO_SNDBUF bytes of the TURN sockets (raise net.core.rmem_max to match)")
+	fs.StringVar(&c.TURNBatch, "turn-batch", turn.BatchAuto, `UDP batching of the TURN sockets: "auto" (recvmmsg/sendmmsg on Linux) or "off" (one system call per packet)`)
 	return fs
 }
 
@@ -311,6 +316,18 @@ func (c Config) validate() error {
 	if c.TURNListen == "" && c.TURNSListen != "" {
 		errs = append(errs, errors.New("--turns-listen needs the embedded relay (--turn-listen)"))
 	}
+	switch c.TURNSOnHTTPS {
+	case "auto", "off":
+	case "on":
+		if c.TURNListen == "" {
+			errs = append(errs, errors.New("--turns-on-https on needs the embedded relay (--turn-listen)"))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--turns-on-https: want auto, on or off, got %q", c.TURNSOnHTTPS))
+	}
+	if c.TURNSListen != "" && sameListen(c.TURNSListen, c.Listen) {
+		errs = append(errs, fmt.Errorf("--turns-listen %s is the HTTPS address (--listen %s): both cannot bind it; to serve TURN over TLS on the HTTPS port, drop --turns-listen and use --turns-on-https on", c.TURNSListen, c.Listen))
+	}
 	if len(c.Domains) == 0 && c.HTTPListen != "" {
 		errs = append(errs, errors.New("--http-listen serves Let's Encrypt's challenge: it needs --domain"))
 	}
@@ -352,6 +369,9 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf("--embed-origin: %q is not an origin such as https://app.example.org", o))
 		}
 	}
+	if c.TURNBatch != turn.BatchAuto && c.TURNBatch != turn.BatchOff {
+		errs = append(errs, fmt.Errorf("--turn-batch: want %s or %s, got %q", turn.BatchAuto, turn.BatchOff, c.TURNBatch))
+	}
 	return errors.Join(errs...)
 }
 
@@ -363,6 +383,31 @@ func isOrigin(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil &&
 		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && !strings.ContainsAny(s, " ;,'\"*")
+}
+
+// TURNSOnHTTPSPort reports whether the HTTPS port also serves TURN over TLS (--turns-on-https;
+// auto is on when the embedded relay runs and the HTTPS port is 443).
+func (c Config) TURNSOnHTTPSPort() bool {
+	switch c.TURNSOnHTTPS {
+	case "on":
+		return true
+	case "auto":
+		_, port, err := net.SplitHostPort(c.Listen)
+		return err == nil && port == "443" && c.TURNListen != ""
+	}
+	return false
+}
+
+// sameListen reports whether two listen addresses would bind the same TCP port: same port, and
+// the same host or a wildcard on either side.
+func sameListen(a, b string) bool {
+	ha, pa, errA := net.SplitHostPort(a)
+	hb, pb, errB := net.SplitHostPort(b)
+	if errA != nil || errB != nil || pa != pb || pa == "0" {
+		return false
+	}
+	wildcard := func(h string) bool { ip := net.ParseIP(h); return h == "" || (ip != nil && ip.IsUnspecified()) }
+	return ha == hb || wildcard(ha) || wildcard(hb)
 }
 
 // Logger returns the slog logger the settings ask for, writing to w.

@@ -79,6 +79,12 @@ func TestLoadPrecedence(t *testing.T) {
 		{"api keys from env", nil, []string{"DUET_API_KEY=k-0123456789abcdef1,k-0123456789abcdef2"}, func(c Config) bool {
 			return c.Rooms == signal.RoomsOpen && slices.Equal(c.APIKeys, []string{"k-0123456789abcdef1", "k-0123456789abcdef2"}) && c.InviteSecret == ""
 		}},
+		{"turns on https: auto is off on 8443", nil, nil, func(c Config) bool { return c.TURNSOnHTTPS == "auto" && !c.TURNSOnHTTPSPort() }},
+		{"turns on https: auto is on on 443", []string{"--domain", "a.example.org"}, nil, func(c Config) bool { return c.TURNSOnHTTPSPort() }},
+		{"turns on https: auto is off without the relay", []string{"--listen", ":443", "--turn-listen", ""}, nil, func(c Config) bool { return !c.TURNSOnHTTPSPort() }},
+		{"turns on https: on", []string{"--turns-on-https", "on"}, nil, func(c Config) bool { return c.TURNSOnHTTPSPort() }},
+		{"turns on https: off on 443", nil, []string{"DUET_LISTEN=:443", "DUET_TURNS_ON_HTTPS=off"}, func(c Config) bool { return !c.TURNSOnHTTPSPort() }},
+		{"turns on another port of the same host", []string{"--listen", "127.0.0.1:443", "--turns-listen", "127.0.0.2:443"}, nil, func(c Config) bool { return c.TURNSListen == "127.0.0.2:443" }},
 		{"unrelated env ignored", nil, []string{"DUET=1", "DUET_NOPE=2", "PATH=/bin"}, func(c Config) bool { return c.Listen == ":8443" }},
 	}
 	for _, tt := range tests {
@@ -117,7 +123,12 @@ func TestLoadErrors(t *testing.T) {
 		{"bad public ip", []string{"--public-ip", "example.org"}, nil, "public-ip"},
 		{"bad cidr in env", nil, []string{"DUET_TURN_ALLOW_PEER=10.0.0.0/99"}, "DUET_TURN_ALLOW_PEER"},
 		{"ttl too short", []string{"--turn-ttl", "5s"}, nil, "too short"},
+		{"turn batch unknown", []string{"--turn-batch", "on"}, nil, "--turn-batch"},
 		{"turns without turn", []string{"--turn-listen", "", "--turns-listen", ":5349"}, nil, "--turns-listen"},
+		{"turns on the https address", []string{"--listen", ":8443", "--turns-listen", ":8443"}, nil, "--turns-on-https on"},
+		{"turns on the https port, one wildcard", []string{"--listen", "0.0.0.0:443", "--turns-listen", ":443"}, nil, "--turns-on-https on"},
+		{"turns on https without turn", []string{"--turn-listen", "", "--turns-on-https", "on"}, nil, "--turns-on-https on needs"},
+		{"turns on https unknown", []string{"--turns-on-https", "yes"}, nil, "want auto, on or off"},
 		{"domain with certificate files", []string{"--domain", "a.example.org", "--tls-cert", "c", "--tls-key", "k"}, nil, "drop --tls-cert"},
 		{"http listener without domain", []string{"--http-listen", ":80"}, nil, "needs --domain"},
 		{"zero event rate", []string{"--event-rate", "0"}, nil, "--event-rate"},

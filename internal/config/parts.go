@@ -70,6 +70,7 @@ func (c Config) TURN(tlsConfig *tls.Config, log *slog.Logger) (cfg turn.Config, 
 		TCPHandshakeTimeout: c.TURNTCPHandshake,
 		TCPIdleTimeout:      c.TURNTCPIdle,
 		SocketBuffer:        c.TURNSocketBuffer,
+		Batch:               c.TURNBatch,
 		Logger:              log.With("component", "turn"),
 	}, generated
 }

@@ -2,7 +2,9 @@ package netlab
 
 import (
 	"context"
+	"net"
 	"net/netip"
+	"net/url"
 	"os/exec"
 	"syscall"
 	"testing"
@@ -20,17 +22,23 @@ const (
 )
 
 // StartDuet runs the duet binary bin in the public namespace, serving at l.Public.Addr, with the
-// relay announcing that address and allowed to send anywhere in the lab; extra flags come last and win.
+// relay announcing l.PublicIP and allowed to send anywhere in the lab; extra flags come last and win.
 // It is killed when the test ends.
 func (l *Lab) StartDuet(t testing.TB, bin string, extra ...string) *duettest.Duet {
 	t.Helper()
 	args := append([]string{"netns", "exec", l.Public.Name, bin,
 		"--listen", netip.AddrPortFrom(l.Public.Addr, DuetPort).String(),
 		"--turn-listen", netip.AddrPortFrom(l.Public.Addr, TURNPort).String(),
-		"--public-ip", l.Public.Addr.String(),
+		"--public-ip", l.PublicIP.String(),
 		"--turn-allow-peer", l.Range,
 	}, extra...)
-	return duettest.Start(t, "ip", args...)
+	d := duettest.Start(t, "ip", args...)
+	// Homes reach duet at its public address; behind a cloud NAT it listens on its private one.
+	if u, err := url.Parse(d.URL); err == nil {
+		u.Host = net.JoinHostPort(l.PublicIP.String(), u.Port())
+		d.URL = u.String()
+	}
+	return d
 }
 
 // Chromium starts the tests' headless Chromium (internal/chromium) inside n; cancel closes it.

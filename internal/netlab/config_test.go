@@ -18,6 +18,8 @@ func TestConfigValidate(t *testing.T) {
 		{"unknown NAT", Config{Homes: []Home{{NAT: "full-cone"}}}, false},
 		{"all lost", Config{Homes: []Home{{NAT: Symmetric, Link: Link{Loss: 1}}}}, false},
 		{"negative loss", Config{Homes: []Home{{NAT: Symmetric, Link: Link{Loss: -0.1}}}}, false},
+		{"cloud NAT", Config{CloudNAT: true, Homes: []Home{{NAT: Symmetric}, {NAT: EndpointIndependent, OnlyTCP443: true}}}, true},
+		{"cloud NAT over IPv6", Config{CloudNAT: true, IPv6: true, Homes: []Home{{NAT: Routed}}}, false},
 		{"negative delay", Config{Homes: []Home{{NAT: Symmetric, Link: Link{Delay: -time.Second}}}}, false},
 	} {
 		err := tc.cfg.validate()

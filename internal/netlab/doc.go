@@ -15,9 +15,13 @@
 // A Home's NAT kind decides its router's rules: EndpointIndependent keeps the source port for every
 // destination; Symmetric picks a new random port per destination (nft "masquerade random");
 // Routed translates nothing and the internet has a route to the home (IPv6 homes). Filtering is
-// stateful on every router: only replies to what went out come in; BlockUDP lets no UDP out. A Home with a Link gets, instead of a veth to its router, a
+// stateful on every router: only replies to what went out come in; BlockUDP lets no UDP out, OnlyTCP443 nothing but TCP to port 443. A Home with a Link gets, instead of a veth to its router, a
 // wire: two TUN devices joined by this process, which drops and delays packets (the kernel here
 // has no netem).
+//
+// With Config.CloudNAT duet's namespace holds only a private address, 198.19.100.2, behind P-cloud at
+// 198.18.0.2, which maps that public address to it 1:1 both ways and, like the clouds' NAT, does not
+// hairpin: what duet sends to its own public address is lost.
 //
 // Nothing in the lab is linked to the machine's own namespace, so no packet can leave it: IPv4
 // addresses are only from 198.18.0.0/15 (the benchmarking range), IPv6 ones from 2001:db8::/32

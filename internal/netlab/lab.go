@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"strings"
@@ -39,13 +40,19 @@ type Home struct {
 	// BlockUDP drops every UDP packet the home sends out, as strict corporate firewalls do: only
 	// TCP (TURN over TCP) gets out.
 	BlockUDP bool
-	Link     Link // zero: a plain veth
+	// OnlyTCP443 lets nothing out but TCP to port 443, as the strictest guest and corporate
+	// networks do: only the web port, and TURN over TLS on it.
+	OnlyTCP443 bool
+	Link       Link // zero: a plain veth
 }
 
 // Config describes a lab: the homes, in order, and the one address family of every namespace.
 type Config struct {
 	Homes []Home
 	IPv6  bool // IPv6 only (2001:db8::/32); otherwise IPv4 only (198.18.0.0/15)
+	// CloudNAT puts duet behind a cloud's 1:1 NAT: its namespace holds only a private address, and
+	// a router translates the public one to it both ways, without hairpin (IPv4 only).
+	CloudNAT bool
 }
 
 // maxHomes keeps every home's numbers inside its /24s.
@@ -57,6 +64,9 @@ var ErrConfig = errors.New("netlab: invalid config")
 func (c Config) validate() error {
 	if len(c.Homes) == 0 || len(c.Homes) > maxHomes {
 		return fmt.Errorf("%w: %d homes, want 1 to %d", ErrConfig, len(c.Homes), maxHomes)
+	}
+	if c.CloudNAT && c.IPv6 {
+		return fmt.Errorf("%w: a cloud NAT is IPv4 only", ErrConfig)
 	}
 	for i, h := range c.Homes {
 		switch h.NAT {
@@ -73,14 +83,16 @@ func (c Config) validate() error {
 
 // Lab is a built lab.
 type Lab struct {
-	Public  Namespace   // where duet runs: the one address every home can reach
-	Homes   []Namespace // one per Config.Homes, each behind its router
-	Routers []Namespace // Routers[i] is Homes[i]'s, at its public (wan) address
-	Range   string      // every address of the lab, as a prefix; duet's relay must be allowed there
-	plan    plan
-	net     Namespace
-	all     []Namespace
-	wires   []*wire
+	Public   Namespace   // where duet runs, at its own address (private with Config.CloudNAT)
+	PublicIP netip.Addr  // the one address every home reaches duet at: Public.Addr, or the cloud NAT's
+	Homes    []Namespace // one per Config.Homes, each behind its router
+	Routers  []Namespace // Routers[i] is Homes[i]'s, at its public (wan) address
+	Range    string      // every address of the lab, as a prefix; duet's relay must be allowed there
+	plan     plan
+	homes    []Home
+	net      Namespace
+	all      []Namespace
+	wires    []*wire
 }
 
 // New builds the lab, or fails the test; it is torn down when the test ends. It needs root.
@@ -97,7 +109,7 @@ func New(t testing.TB, cfg Config) *Lab {
 			t.Fatalf("netlab: %s is missing: apt-get install iproute2 nftables (`make test` installs them through scripts/test-deps.sh)", tool)
 		}
 	}
-	l := &Lab{plan: plan{v6: cfg.IPv6}}
+	l := &Lab{plan: plan{v6: cfg.IPv6}, homes: cfg.Homes}
 	l.Range = l.plan.all().String()
 	t.Cleanup(func() {
 		if err := l.close(); err != nil {
@@ -137,9 +149,24 @@ func (l *Lab) build(cfg Config) error {
 	if l.Public, err = add("pub"); err != nil {
 		return err
 	}
-	l.Public.Addr = p.internet().Addr()
-	if err := l.plugIn(l.Public, "eth0", "pub"); err != nil {
-		return err
+	l.PublicIP = p.internet().Addr()
+	edge := l.Public // the namespace on the internet at PublicIP
+	if cfg.CloudNAT {
+		if edge, err = add("cloud"); err != nil {
+			return err
+		}
+		edge.Addr, l.Public.Addr = l.PublicIP, p.cloudPrivate().Addr()
+		if err := l.plugIn(edge, "wan", "pub"); err != nil {
+			return err
+		}
+		if err := l.cloudNAT(edge); err != nil {
+			return err
+		}
+	} else {
+		l.Public.Addr = l.PublicIP
+		if err := l.plugIn(l.Public, "eth0", "pub"); err != nil {
+			return err
+		}
 	}
 	for i, h := range cfg.Homes {
 		r, err := add(fmt.Sprintf("rtr%d", i+1))
@@ -170,7 +197,7 @@ func (l *Lab) build(cfg Config) error {
 		if h.NAT != Routed {
 			continue
 		}
-		for _, n := range append([]Namespace{l.Public}, l.Routers...) {
+		for _, n := range append([]Namespace{edge}, l.Routers...) {
 			if n == l.Routers[i] {
 				continue
 			}
@@ -180,6 +207,72 @@ func (l *Lab) build(cfg Config) error {
 		}
 	}
 	return nil
+}
+
+// cloudNAT joins duet's namespace to r, the cloud's router on the internet, which maps the public
+// address to duet's private one 1:1 both ways.
+func (l *Lab) cloudNAT(r Namespace) error {
+	p := l.plan
+	if err := ip("-n", l.Public.Name, "link", "add", "eth0", "type", "veth", "peer", "name", "lan", "netns", r.Name); err != nil {
+		return err
+	}
+	if err := l.up(l.Public, "eth0", p.cloudPrivate().Bits(), l.Public.Addr); err != nil {
+		return err
+	}
+	if err := l.up(r, "lan", p.cloudLAN().Bits(), p.cloudLAN().Addr()); err != nil {
+		return err
+	}
+	if err := ip("-n", l.Public.Name, "route", "add", "default", "via", p.cloudLAN().Addr().String()); err != nil {
+		return err
+	}
+	return cloudRouter(r, l.PublicIP, l.Public.Addr)
+}
+
+// Refilter changes home i's firewall switches (BlockUDP, OnlyTCP443) mid-test, as a user moving
+// to another network would see: flows already let through stay, new ones meet the new rules.
+// Its NAT and link stay as built.
+func (l *Lab) Refilter(t testing.TB, i int, blockUDP, onlyTCP443 bool) {
+	t.Helper()
+	if i < 0 || i >= len(l.Routers) {
+		t.Fatalf("netlab: no home %d", i+1)
+	}
+	h := l.homes[i]
+	h.BlockUDP, h.OnlyTCP443 = blockUDP, onlyTCP443
+	family := "ip"
+	if l.plan.v6 {
+		family = "ip6"
+	}
+	// One nft transaction: the old table goes and the new one comes at once.
+	if err := run(l.Routers[i].Command("nft", "-f", "-"), "delete table "+family+" lab\n"+ruleset(h, l.plan.v6)); err != nil {
+		t.Fatal(err)
+	}
+	l.homes[i] = h
+}
+
+// Renumber gives home i's router another public address, as a provider does when the line
+// reconnects: the NAT's mappings go with the old address (the kernel forgets masqueraded flows of
+// an address that goes away), so every flow of the home must find its way again. A home that is
+// not behind NAT cannot be renumbered this way.
+func (l *Lab) Renumber(t testing.TB, i int) netip.Addr {
+	t.Helper()
+	if i < 0 || i >= len(l.Routers) || l.homes[i].NAT == Routed {
+		t.Fatalf("netlab: home %d cannot be renumbered", i+1)
+	}
+	r := &l.Routers[i]
+	old, next := r.Addr, l.plan.renumbered(i).Addr()
+	if old == next {
+		next = l.plan.routerWAN(i).Addr()
+	}
+	bits := l.plan.internet().Bits()
+	// Old first: the new one would be a secondary address, which goes with the primary.
+	if err := ip("-n", r.Name, "addr", "del", fmt.Sprintf("%s/%d", old, bits), "dev", "wan"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ip("-n", r.Name, "addr", "add", fmt.Sprintf("%s/%d", next, bits), "dev", "wan"); err != nil {
+		t.Fatal(err)
+	}
+	r.Addr = next
+	return next
 }
 
 // plugIn connects n to the internet bridge through a veth named dev in n and port on the bridge.

@@ -79,6 +79,7 @@ func TestNATBehaviour(t *testing.T) {
 		{NAT: netlab.EndpointIndependent},
 		{NAT: netlab.Symmetric},
 		{NAT: netlab.EndpointIndependent, BlockUDP: true},
+		{NAT: netlab.EndpointIndependent, OnlyTCP443: true},
 	}})
 	e1, e2 := echo(t, l, 4000), echo(t, l, 4001)
 
@@ -136,6 +137,32 @@ func TestNATBehaviour(t *testing.T) {
 			return err
 		}); err != nil {
 			t.Errorf("TCP out of the UDP-blocked home: %v", err)
+		}
+	})
+	t.Run("only TCP 443 lets nothing else out", func(t *testing.T) {
+		c := udpSocket(t, l.Homes[3])
+		if got, err := mapped(c, e1, time.Second); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("a UDP probe got %v, %v; want no answer", got, err)
+		}
+		for _, port := range []uint16{443, 4003} {
+			var ln net.Listener
+			if err := l.Public.Run(func() (err error) {
+				ln, err = net.Listen("tcp", netip.AddrPortFrom(l.Public.Addr, port).String())
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			err := l.Homes[3].Run(func() error {
+				c, err := net.DialTimeout("tcp", ln.Addr().String(), time.Second)
+				if err == nil {
+					c.Close()
+				}
+				return err
+			})
+			if (err == nil) != (port == 443) {
+				t.Errorf("TCP to port %d: %v; want only 443 open", port, err)
+			}
 		}
 	})
 	t.Run("the internet cannot open a way in", func(t *testing.T) {
@@ -279,5 +306,71 @@ func TestTeardownRemovesEveryNamespace(t *testing.T) {
 		if _, err := os.Stat("/run/netns/" + n); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("namespace %s still there after the test: %v", n, err)
 		}
+	}
+}
+
+func TestCloudNAT(t *testing.T) {
+	l := netlab.New(t, netlab.Config{CloudNAT: true, Homes: []netlab.Home{{NAT: netlab.EndpointIndependent}}})
+	if l.Public.Addr == l.PublicIP || !l.Public.Addr.IsValid() {
+		t.Fatalf("duet's namespace at %v, public address %v: want a private address apart", l.Public.Addr, l.PublicIP)
+	}
+	local := echo(t, l, 4000)
+	public := netip.AddrPortFrom(l.PublicIP, local.Port())
+	// Homes reach duet at the public address; its answers leave from there too.
+	c := udpSocket(t, l.Homes[0])
+	seen, err := mapped(c, public, 5*time.Second)
+	if err != nil {
+		t.Fatalf("the echo behind the cloud NAT, at %v: %v", public, err)
+	}
+	if seen.Addr() != l.Routers[0].Addr {
+		t.Errorf("duet saw the home as %v, want its router %v", seen, l.Routers[0].Addr)
+	}
+	// No hairpin: what duet sends to its own public address never comes back.
+	self := udpSocket(t, l.Public)
+	if got, err := mapped(self, public, time.Second); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("duet reached itself through its public address (seen as %v, %v); the cloud NAT must not hairpin", got, err)
+	}
+}
+
+func TestRenumber(t *testing.T) {
+	l := netlab.New(t, netlab.Config{Homes: []netlab.Home{{NAT: netlab.EndpointIndependent}, {NAT: netlab.Symmetric}}})
+	e := echo(t, l, 4000)
+	c := udpSocket(t, l.Homes[0])
+	before, err := mapped(c, e, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := l.Routers[0].Addr
+	second := l.Renumber(t, 0)
+	if second == first || l.Routers[0].Addr != second || before.Addr() != first {
+		t.Fatalf("renumbered from %v (seen as %v) to %v, router now %v", first, before, second, l.Routers[0].Addr)
+	}
+	// The same socket's flow leaves from the new address; the other home is untouched.
+	after, err := mapped(c, e, 5*time.Second)
+	if err != nil || after.Addr() != second {
+		t.Errorf("after renumbering seen as %v (%v), want %v", after, err, second)
+	}
+	if other, err := mapped(udpSocket(t, l.Homes[1]), e, 5*time.Second); err != nil || other.Addr() != l.Routers[1].Addr {
+		t.Errorf("the other home seen as %v (%v), want %v", other, err, l.Routers[1].Addr)
+	}
+	if back := l.Renumber(t, 0); back != first {
+		t.Errorf("renumbered again to %v, want the first address %v back", back, first)
+	}
+}
+
+func TestRefilter(t *testing.T) {
+	l := netlab.New(t, netlab.Config{Homes: []netlab.Home{{NAT: netlab.EndpointIndependent}}})
+	e := echo(t, l, 4000)
+	c := udpSocket(t, l.Homes[0])
+	if _, err := mapped(c, e, 5*time.Second); err != nil {
+		t.Fatalf("open home: %v", err)
+	}
+	l.Refilter(t, 0, true, false)
+	if got, err := mapped(udpSocket(t, l.Homes[0]), e, time.Second); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("UDP blocked, a new flow got %v, %v; want no answer", got, err)
+	}
+	l.Refilter(t, 0, false, false)
+	if _, err := mapped(udpSocket(t, l.Homes[0]), e, 5*time.Second); err != nil {
+		t.Errorf("UDP open again: %v", err)
 	}
 }

@@ -40,6 +40,13 @@ func (p plan) routerWAN(i int) netip.Prefix { return p.prefix(0, 0x11+i) }
 func (p plan) routerLAN(i int) netip.Prefix { return p.prefix(1+i, 1) }
 func (p plan) home(i int) netip.Prefix      { return p.prefix(1+i, 2) }
 
+// renumbered is router i's second public address (Lab.Renumber): .4N, apart from every first one.
+func (p plan) renumbered(i int) netip.Prefix { return p.prefix(0, 0x41+i) }
+
+// A cloud's private network, behind its 1:1 NAT: 198.19.100.0/24, router .1, duet .2.
+func (p plan) cloudLAN() netip.Prefix     { return p.prefix(100, 1) }
+func (p plan) cloudPrivate() netip.Prefix { return p.prefix(100, 2) }
+
 // sysctls settle n's IPv6 before any interface exists: off in an IPv4 lab, and in an IPv6 one
 // without duplicate address detection, so addresses are usable at once and no browser sees its
 // network change under it (the lab's addresses are unique by construction).

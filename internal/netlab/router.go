@@ -2,6 +2,7 @@ package netlab
 
 import (
 	"fmt"
+	"net/netip"
 	"os"
 )
 
@@ -18,6 +19,31 @@ func router(r Namespace, h Home, v6 bool) error {
 		return fmt.Errorf("forwarding on in %s: %w", r.Name, err)
 	}
 	return run(r.Command("nft", "-f", "-"), ruleset(h, v6))
+}
+
+// cloudRouter turns r into a cloud's 1:1 NAT: what comes to public from the internet goes to
+// private, what private sends out leaves from public. Like the clouds' own, it does not hairpin: a
+// packet from private to public reaches the router itself, which drops it.
+func cloudRouter(r Namespace, public, private netip.Addr) error {
+	if err := r.Run(func() error { return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1"), 0) }); err != nil {
+		return fmt.Errorf("forwarding on in %s: %w", r.Name, err)
+	}
+	return run(r.Command("nft", "-f", "-"), fmt.Sprintf(`table ip lab {
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		iifname "wan" ip daddr %[1]s dnat to %[2]s
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname "wan" ip saddr %[2]s snat to %[1]s
+	}
+	chain input {
+		type filter hook input priority filter; policy drop;
+		ct state established,related accept
+		meta l4proto icmp accept
+	}
+}
+`, public, private))
 }
 
 // ruleset is the router's whole nftables configuration. Filtering is stateful: from the internet
@@ -43,6 +69,11 @@ func ruleset(h Home, v6 bool) string {
 	udp := ""
 	if h.BlockUDP {
 		udp = `iifname "lan" meta l4proto udp drop`
+	}
+	if h.OnlyTCP443 {
+		udp += `
+		iifname "lan" oifname "wan" tcp dport 443 accept
+		iifname "lan" oifname "wan" drop`
 	}
 	return fmt.Sprintf(`table %s lab {
 	%s

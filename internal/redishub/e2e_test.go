@@ -2,7 +2,7 @@ package redishub_test
 
 import (
 	"bufio"
-	"bytes"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +15,7 @@ import (
 
 	"duet/internal/duettest"
 	"duet/internal/redishub"
+	"duet/internal/siotest"
 )
 
 // The end-to-end tests run real duet processes (cmd/duet) sharing one redis-server, with the real
@@ -73,7 +74,7 @@ func TestE2ENodeKilled(t *testing.T) {
 	a := startDuet(t, r.URL())
 	b := startDuet(t, r.URL())
 	cmd := exec.Command("node", "testdata/twonodes.cjs", a.URL, b.URL, "e2e-crash", "crash")
-	var stderr bytes.Buffer
+	var stderr duettest.LogBuffer // read on failure while the script may still write
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -177,4 +178,27 @@ func grepLines(s, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A page on node A whose network changed comes back through node B before A noticed its dead
+// socket: with its resume key it takes its own seat back at once, A closes the old socket, and the
+// peer (on B) hears nothing and keeps talking to it.
+func TestE2EResumeOnAnotherNode(t *testing.T) {
+	r := duettest.StartRedis(t)
+	a := startDuet(t, r.URL())
+	b := startDuet(t, r.URL())
+	offer := json.RawMessage(`{"type":"offer","sdp":"v=0"}`)
+	siotest.Run(t, a.URL, 4, []string{"websocket"},
+		siotest.Connect("x"), siotest.Step{"connect": "y", "url": b.URL},
+		siotest.Emit("x", "join", "moved", map[string]any{}), siotest.Expect("x", "joined", "moved", "$x", map[string]any{"resume": "=k"}),
+		siotest.Emit("y", "join", "moved"), siotest.Expect("y", "joined", "moved", "$y"),
+		siotest.Expect("x", "other_joined", "moved", "$y"), siotest.Expect("x", "otherjoin", "moved", "$y"),
+		siotest.Step{"connect": "x2", "url": b.URL},
+		siotest.Emit("x2", "join", "moved", map[string]any{"resume": "$k"}),
+		siotest.Expect("x2", "joined", "moved", "$x2", map[string]any{"resume": "*", "resumed": true}),
+		siotest.Expect("x", "disconnect", "*"),
+		siotest.Quiet("y"),
+		siotest.Emit("y", "message", "moved", offer), siotest.Expect("x2", "message", "moved", offer),
+		siotest.Emit("x2", "message", "moved", offer), siotest.Expect("y", "message", "moved", offer),
+	)
 }

@@ -16,7 +16,7 @@ import (
 // sent. node is this node's id: the outcome is Own when the member is connected here.
 func decode(f, node string) (signal.Outcome, error) {
 	var o signal.Outcome
-	if f == "" || f[0] < '1' || f[0] > '5' {
+	if f == "" || f[0] < '1' || f[0] > '8' || f[0] == '6' { // 6, Evicted, is this node's own finding
 		return o, errors.New("bad outcome kind")
 	}
 	o.Kind = signal.Kind(f[0] - '0')

@@ -269,16 +269,36 @@ func (h *Hub) Lock(name string) (access.Hash, int, error) {
 	return "", 0, unavailable(fmt.Errorf("lock script answered %v", res))
 }
 
-func (h *Hub) Join(name string, m room.Member, lock access.Hash) error {
+func (h *Hub) Join(name string, m room.Member, lock access.Hash, key string) error {
 	if !h.subscribed.Load() {
 		return unavailable(errNotSubscribed)
 	}
-	res, err := h.run(joinScript, name, string(m), h.cfg.NodeID, room.Capacity, string(lock))
+	res, err := h.run(joinScript, name, string(m), h.cfg.NodeID, room.Capacity, string(lock), key)
 	if err != nil {
 		return err
 	}
+	return h.seated(name, m, res, "join")
+}
+
+func (h *Hub) Resume(name, key string, m room.Member, newKey string) error {
+	if !h.subscribed.Load() {
+		return unavailable(errNotSubscribed)
+	}
+	old, ok := signal.KeyOwner(key)
+	if !ok {
+		return signal.ErrNoSeat
+	}
+	res, err := h.run(resumeScript, name, string(old), key, string(m), h.cfg.NodeID, newKey)
+	if err != nil {
+		return err
+	}
+	return h.seated(name, m, res, "resume")
+}
+
+// seated reads the answer of the join and resume scripts, remembering m's seat when it got one.
+func (h *Hub) seated(name string, m room.Member, res any, script string) error {
 	switch res {
-	case "joined":
+	case "joined", "resumed":
 		h.mu.Lock()
 		h.local[m] = name
 		h.mu.Unlock()
@@ -287,6 +307,8 @@ func (h *Hub) Join(name string, m room.Member, lock access.Hash) error {
 		return nil
 	case "changed":
 		return signal.ErrLockChanged
+	case "no_seat":
+		return signal.ErrNoSeat
 	case "already":
 		return room.ErrAlreadyJoined
 	case "other":
@@ -296,7 +318,7 @@ func (h *Hub) Join(name string, m room.Member, lock access.Hash) error {
 		h.wake()
 		return unavailable(errors.New("this node is not registered in redis yet"))
 	}
-	return unavailable(fmt.Errorf("join script answered %v", res))
+	return unavailable(fmt.Errorf("%s script answered %v", script, res))
 }
 
 func (h *Hub) Leave(name string, m room.Member) error {

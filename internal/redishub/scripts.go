@@ -12,6 +12,7 @@ import "github.com/redis/go-redis/v9"
 //	P alive:<n>    string  node n's heartbeat, with a TTL refreshed every heartbeat
 //	P nodes        set     every node that registered and was not reaped yet
 //	P occ          hash    "1" and "2": how many rooms hold one and two members
+//	P key:<m>      string  the resume key of m's seat (signal.Hub.Resume), gone with the seat
 //
 // Every change is one Lua script: it checks, changes the table and PUBLISHes the outcome to the
 // channel P node:<n> of each node concerned. Redis runs scripts one at a time and delivers each
@@ -61,6 +62,7 @@ local function remove(m)
   local started = redis.call('HGET', metak, 'started') or ''
   redis.call('HDEL', rk, m)
   redis.call('DEL', mk)
+  redis.call('DEL', P .. 'key:' .. m)
   if mnode ~= '' then redis.call('SREM', P .. 'members:' .. mnode, m) end
   if found then occ(#all / 2, #all / 2 - 1) end
   if redis.call('EXISTS', rk) == 0 then redis.call('DEL', metak) end
@@ -79,10 +81,11 @@ local rname = ARGV[2]
 return {redis.call('HGET', P .. 'meta:' .. rname, 'lock') or '', redis.call('HLEN', P .. 'room:' .. rname)}
 `)
 
-// Join: ARGV prefix, room, member, node, capacity, lock. Refuses while this node is not registered,
-// so a member can never be added under a node the janitors already consider dead. A room with
-// people in it takes the member only under its own lock ('changed' otherwise, before 'full', so a
-// protected room tells a stranger nothing); an empty room takes lock as its own.
+// Join: ARGV prefix, room, member, node, capacity, lock, resume key. Refuses while this node is not
+// registered, so a member can never be added under a node the janitors already consider dead. A room
+// with people in it takes the member only under its own lock ('changed' otherwise, before 'full', so
+// a protected room tells a stranger nothing); an empty room takes lock as its own. The seat is kept
+// with the resume key.
 var joinScript = redis.NewScript(prelude + `
 local rname, m, node, cap, lock = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6]
 if redis.call('EXISTS', P .. 'alive:' .. node) == 0 then return 'unregistered' end
@@ -106,10 +109,43 @@ if n > 0 then peer, pnode = all[1], all[2] end
 if n == 0 then redis.call('HSET', metak, 'lock', lock, 'started', now()) end
 redis.call('HSET', rk, m, node)
 redis.call('SET', mk, rname)
+redis.call('SET', P .. 'key:' .. m, ARGV[7])
 redis.call('SADD', P .. 'members:' .. node, m)
 occ(n, n + 1)
 send('1', rname, m, peer, node, redis.call('HGET', metak, 'started'), nil, {node, pnode})
 return 'joined'
+`)
+
+// Resume: ARGV prefix, room, old member (the key's owner), key, member, node, new key. Gives the
+// old member's seat to member, publishing Replaced to the old member's node and Resumed to member's.
+// The room's meta (lock, start) stays as it is: the room goes on.
+var resumeScript = redis.NewScript(prelude + `
+local rname, old, key, m, node, newkey = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
+if redis.call('EXISTS', P .. 'alive:' .. node) == 0 then return 'unregistered' end
+if redis.call('GET', P .. 'member:' .. old) ~= rname or redis.call('GET', P .. 'key:' .. old) ~= key then
+  return 'no_seat'
+end
+local cur = redis.call('GET', P .. 'member:' .. m)
+if cur then
+  if cur == rname then return 'already' end
+  return 'other'
+end
+local rk = P .. 'room:' .. rname
+local all = redis.call('HGETALL', rk)
+local onode, peer = '', ''
+for i = 1, #all, 2 do
+  if all[i] == old then onode = all[i + 1] else peer = all[i] end
+end
+redis.call('HDEL', rk, old)
+redis.call('HSET', rk, m, node)
+redis.call('DEL', P .. 'member:' .. old, P .. 'key:' .. old)
+redis.call('SET', P .. 'member:' .. m, rname)
+redis.call('SET', P .. 'key:' .. m, newkey)
+if onode ~= '' then redis.call('SREM', P .. 'members:' .. onode, old) end
+redis.call('SADD', P .. 'members:' .. node, m)
+send('8', rname, old, '', onode, '', nil, {onode})
+send('7', rname, m, peer, node, '', nil, {node})
+return 'resumed'
 `)
 
 // Leave: ARGV prefix, room, member.

@@ -83,6 +83,31 @@ func (r *Rooms) Peer(room string, m Member) (Member, error) {
 	return "", nil
 }
 
+// Replace gives old's seat in room to m, who must be in no room (a page taking its own seat back
+// from its dead socket), and returns the member who stays, if any.
+func (r *Rooms) Replace(room string, old, m Member) (peer Member, err error) {
+	if r.where[old] != room {
+		return "", ErrNotInRoom
+	}
+	if in, ok := r.where[m]; ok {
+		if in == room {
+			return "", ErrAlreadyJoined
+		}
+		return "", ErrInOtherRoom
+	}
+	ms := r.members[room]
+	for i, o := range ms {
+		if o == old {
+			ms[i] = m
+		} else {
+			peer = o
+		}
+	}
+	delete(r.where, old)
+	r.where[m] = room
+	return peer, nil
+}
+
 // Occupancy returns how many rooms hold n members, for n from 1 to Capacity (index 0 is unused).
 func (r *Rooms) Occupancy() [Capacity + 1]int {
 	var o [Capacity + 1]int

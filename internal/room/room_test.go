@@ -7,8 +7,9 @@ import (
 
 // step is one operation on the table and what it must return.
 type step struct {
-	op      string // join, leave, leaveall, peer
+	op      string // join, leave, leaveall, peer, replace
 	room    string
+	old     Member // for replace: the seat's holder
 	member  Member
 	peer    Member
 	err     error
@@ -73,6 +74,20 @@ func TestRooms(t *testing.T) {
 			{op: "join", room: "r2", member: "a", err: ErrInOtherRoom},
 			{op: "join", room: "r1", member: "a", err: ErrAlreadyJoined},
 		}, [3]int{0, 1, 0}},
+		{"a seat taken back keeps the peer", []step{
+			{op: "join", room: "r1", member: "a"},
+			{op: "join", room: "r1", member: "b", peer: "a"},
+			{op: "replace", room: "r1", old: "a", member: "a2", peer: "b"},
+			{op: "peer", room: "r1", member: "b", peer: "a2"},
+			{op: "peer", room: "r1", member: "a", err: ErrNotInRoom},
+			{op: "leaveall", member: "a"},
+			{op: "replace", room: "r1", old: "a", member: "a3", err: ErrNotInRoom},
+			{op: "join", room: "r2", member: "c"},
+			{op: "replace", room: "r1", old: "a2", member: "c", err: ErrInOtherRoom},
+			{op: "replace", room: "r1", old: "a2", member: "b", err: ErrAlreadyJoined},
+			{op: "replace", room: "r2", old: "c", member: "c2"},
+			{op: "join", room: "r2", member: "d", peer: "c2"},
+		}, [3]int{0, 0, 2}},
 		{"rooms are independent", []step{
 			{op: "join", room: "r1", member: "a"},
 			{op: "join", room: "r1", member: "b", peer: "a"},
@@ -96,6 +111,8 @@ func TestRooms(t *testing.T) {
 					peer, err = r.Leave(s.room, s.member)
 				case "peer":
 					peer, err = r.Peer(s.room, s.member)
+				case "replace":
+					peer, err = r.Replace(s.room, s.old, s.member)
 				case "leaveall":
 					var ok bool
 					room, peer, ok = r.LeaveAll(s.member)

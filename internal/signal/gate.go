@@ -1,8 +1,6 @@
 package signal
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -41,8 +39,6 @@ const (
 	DefaultGuessBurst = 10
 	DefaultMaxHashing = 2
 	hashWait          = 2 * time.Second
-	// maxOptionsBytes bounds join's options object: a token is about 300 bytes, a password 256.
-	maxOptionsBytes = 4 << 10
 )
 
 // DefaultAccess is open rooms with the default guess limits.
@@ -58,38 +54,6 @@ func (a Access) validate() error {
 		return errAccess
 	}
 	return nil
-}
-
-// joinOptions is join's optional second argument.
-type joinOptions struct {
-	Password string
-	Token    string
-}
-
-// optionsArg reads args[1] as join's options: absent or null for none, else an object whose known
-// keys have the right types; unknown keys are ignored so that newer clients work here.
-func optionsArg(args []json.RawMessage) (joinOptions, *refusal) {
-	var o joinOptions
-	raw, ok := arg(args, 1)
-	if !ok || bytes.Equal(raw, []byte("null")) {
-		return o, nil
-	}
-	if len(raw) > maxOptionsBytes {
-		return o, refuse("join", "payload_too_large", "join's options are %d bytes; at most %d are read", len(raw), maxOptionsBytes)
-	}
-	var fields map[string]json.RawMessage
-	if len(raw) == 0 || raw[0] != '{' || json.Unmarshal(raw, &fields) != nil {
-		return o, refuse("join", "invalid_payload", "the second argument of join must be an options object such as {password} or {token}")
-	}
-	for key, dst := range map[string]*string{"password": &o.Password, "token": &o.Token} {
-		if v, ok := fields[key]; ok && json.Unmarshal(v, dst) != nil {
-			return o, refuse("join", "invalid_payload", "join's option %q must be a string", key)
-		}
-	}
-	if len(o.Password) > access.MaxPasswordLen {
-		return o, refuse("join", "invalid_payload", "a room password has at most %d bytes", access.MaxPasswordLen)
-	}
-	return o, nil
 }
 
 // gate holds what checking tokens and passwords needs across joins.
@@ -135,7 +99,7 @@ func (g *gate) hash(ip netip.Prefix, password string) (access.Hash, *refusal) {
 		return "", r
 	}
 	if err != nil {
-		return "", refuse("join", "invalid_payload", "%v", err)
+		return "", refuse("join", "invalid_options", "%v", err)
 	}
 	return h, nil
 }

@@ -23,13 +23,13 @@ func TestPasswords(t *testing.T) {
 		siotest.Run(t, url, client, []string{"websocket"},
 			siotest.Connect("a"), siotest.Connect("b"), siotest.Connect("c"),
 			siotest.Emit("a", "join", p, opts{"password": "s3cret"}),
-			siotest.Expect("a", "joined", p, "*"),
+			siotest.Expect("a", "joined", p, "*", opts{"resume": "*"}),
 			siotest.Emit("b", "join", p),
 			siotest.Expect("b", "error", siotest.Refused("join", "password_required")),
 			siotest.Emit("b", "join", p, opts{"password": "guess"}),
 			siotest.Expect("b", "error", siotest.Refused("join", "wrong_password")),
-			siotest.Emit("b", "join", p, opts{"password": "s3cret", "resume": "ignored"}),
-			siotest.Expect("b", "joined", p, "*"),
+			siotest.Emit("b", "join", p, opts{"password": "s3cret", "resume": "ignored"}), // no seat: a join
+			siotest.Expect("b", "joined", p, "*", opts{"resume": "*"}),
 			siotest.Expect("a", "other_joined", p, "*"),
 			siotest.Expect("a", "otherjoin", p, "*"),
 			// Full, but only the password's holders may know.
@@ -48,13 +48,35 @@ func TestPasswords(t *testing.T) {
 	}
 }
 
+// TestResumeLockedRoom: a page takes its seat in a protected room back with its key alone, the room
+// keeps its password, and a key that holds no seat makes a join that wants the password.
+func TestResumeLockedRoom(t *testing.T) {
+	_, url := startServer(t)
+	siotest.Run(t, url, 4, []string{"websocket"},
+		siotest.Connect("a"), siotest.Connect("b"), siotest.Connect("b2"), siotest.Connect("c"),
+		siotest.Emit("a", "join", "kept", opts{"password": "s3cret"}),
+		siotest.Expect("a", "joined", "kept", "$a", opts{"resume": "=ka"}),
+		siotest.Emit("b", "join", "kept", opts{"password": "s3cret"}),
+		siotest.Expect("b", "joined", "kept", "$b", opts{"resume": "=kb"}),
+		siotest.Expect("a", "other_joined", "kept", "$b"), siotest.Expect("a", "otherjoin", "kept", "$b"),
+		siotest.Emit("b2", "join", "kept", opts{"resume": "$kb"}),
+		siotest.Expect("b2", "joined", "kept", "$b2", opts{"resume": "*", "resumed": true}),
+		siotest.Expect("b", "disconnect", "*"),
+		siotest.Quiet("a"),
+		siotest.Emit("c", "join", "kept", opts{"resume": "$kb"}), // used up: a join, without the password
+		siotest.Expect("c", "error", siotest.Refused("join", "password_required")),
+		siotest.Emit("c", "join", "kept", opts{"resume": "$kb", "password": "s3cret"}),
+		siotest.Expect("c", "full", "kept", "$c"),
+	)
+}
+
 // TestGuessesLimited: past the burst of guesses, joins with a password are refused unchecked, the
 // right password too, until the bucket refills; open rooms are untouched.
 func TestGuessesLimited(t *testing.T) {
 	_, url := startServer(t, func(c *Config) { c.Access.GuessBurst, c.Access.GuessRate = 4, 0.001 })
 	steps := []siotest.Step{siotest.Connect("a"), siotest.Connect("b"),
 		siotest.Emit("a", "join", "guarded", opts{"password": "right"}), // a hash: one of the IP's 4
-		siotest.Expect("a", "joined", "guarded", "*")}
+		siotest.Expect("a", "joined", "guarded", "*", opts{"resume": "*"})}
 	for range 3 {
 		steps = append(steps, siotest.Emit("b", "join", "guarded", opts{"password": "wrong"}),
 			siotest.Expect("b", "error", siotest.Refused("join", "wrong_password")))
@@ -96,7 +118,7 @@ func TestInvites(t *testing.T) {
 		{"expired token", []any{"a-room", opts{"token": mint(signer, "a-room", now.Add(-time.Hour))}}, "expired_token"},
 		{"token of another key", []any{"a-room", opts{"token": mint(other, "a-room", now.Add(time.Hour))}}, "invalid_token"},
 		{"garbage", []any{"a-room", opts{"token": "x.y.z"}}, "invalid_token"},
-		{"token not a string", []any{"a-room", opts{"token": 7}}, "invalid_payload"},
+		{"token not a string", []any{"a-room", opts{"token": 7}}, "invalid_options"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,11 +129,11 @@ func TestInvites(t *testing.T) {
 	valid := mint(signer, "a-room", now.Add(time.Hour))
 	siotest.Run(t, url, 4, []string{"websocket"}, siotest.Connect("a"), siotest.Connect("b"),
 		siotest.Emit("a", "join", "a-room", opts{"token": valid, "password": "pw"}),
-		siotest.Expect("a", "joined", "a-room", "$a"),
+		siotest.Expect("a", "joined", "a-room", "$a", opts{"resume": "*"}),
 		siotest.Emit("b", "join", "a-room", opts{"token": valid}),
 		siotest.Expect("b", "error", siotest.Refused("join", "password_required")),
 		siotest.Emit("b", "join", "a-room", opts{"token": valid, "password": "pw"}),
-		siotest.Expect("b", "joined", "a-room", "$b"),
+		siotest.Expect("b", "joined", "a-room", "$b", opts{"resume": "*"}),
 		siotest.Expect("a", "other_joined", "a-room", "$b"))
 }
 
@@ -139,14 +161,14 @@ func TestHashingBounded(t *testing.T) {
 	}
 }
 
-func FuzzOptionsArg(f *testing.F) {
-	for _, s := range []string{`{"password":"x"}`, `{"token":1}`, `null`, `"x"`, `[]`, `{"password":"` + strings.Repeat("p", 300) + `"}`, `{`} {
+func FuzzJoinOptions(f *testing.F) {
+	for _, s := range []string{`{"password":"x"}`, `{"token":1}`, `{"resume":"a.b","token":"t"}`, `null`, `"x"`, `[]`, `{"password":"` + strings.Repeat("p", 300) + `"}`, `{`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, raw string) {
-		o, r := optionsArg([]json.RawMessage{[]byte(`"room"`), []byte(raw)})
-		if r == nil && len(o.Password) > access.MaxPasswordLen {
-			t.Fatalf("accepted a %d-byte password", len(o.Password))
+		o, r := joinOptions([]json.RawMessage{[]byte(`"room"`), []byte(raw)})
+		if r == nil && (len(o.Password) > access.MaxPasswordLen || len(o.Resume) > MaxResumeKey) {
+			t.Fatalf("accepted a %d-byte password, a %d-byte resume key", len(o.Password), len(o.Resume))
 		}
 	})
 }

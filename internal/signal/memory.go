@@ -1,6 +1,7 @@
 package signal
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -17,7 +18,8 @@ type memoryHub struct {
 	// order; relays take it shared, so they cannot overtake a bye yet run in parallel.
 	mu    sync.RWMutex
 	rooms *room.Rooms
-	meta  map[string]roomMeta // of every room with someone in it
+	meta  map[string]roomMeta    // of every room with someone in it
+	keys  map[room.Member]string // resume key of each seated member
 }
 
 // roomMeta is what a room keeps beside its members, for its life.
@@ -28,7 +30,7 @@ type roomMeta struct {
 
 // NewMemoryHub is the default hub.
 func NewMemoryHub(apply Apply) (Hub, error) {
-	return &memoryHub{apply: apply, rooms: room.New(), meta: map[string]roomMeta{}}, nil
+	return &memoryHub{apply: apply, rooms: room.New(), meta: map[string]roomMeta{}, keys: map[room.Member]string{}}, nil
 }
 
 func (h *memoryHub) Lock(name string) (access.Hash, int, error) {
@@ -37,7 +39,7 @@ func (h *memoryHub) Lock(name string) (access.Hash, int, error) {
 	return h.meta[name].lock, h.rooms.Count(name), nil
 }
 
-func (h *memoryHub) Join(name string, m room.Member, lock access.Hash) error {
+func (h *memoryHub) Join(name string, m room.Member, lock access.Hash, key string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	n := h.rooms.Count(name)
@@ -54,8 +56,29 @@ func (h *memoryHub) Join(name string, m room.Member, lock access.Hash) error {
 		if n == 0 {
 			h.meta[name] = roomMeta{lock: lock, started: time.Now()}
 		}
+		h.keys[m] = key
 		h.apply(Outcome{Kind: Joined, Room: name, Member: m, Peer: peer, Started: h.meta[name].started, Own: true})
 	}
+	return nil
+}
+
+func (h *memoryHub) Resume(name, key string, m room.Member, newKey string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	old, ok := KeyOwner(key)
+	if !ok || h.keys[old] == "" || subtle.ConstantTimeCompare([]byte(h.keys[old]), []byte(key)) != 1 {
+		return ErrNoSeat
+	}
+	peer, err := h.rooms.Replace(name, old, m)
+	if errors.Is(err, room.ErrNotInRoom) {
+		return ErrNoSeat
+	} else if err != nil {
+		return err
+	}
+	delete(h.keys, old)
+	h.keys[m] = newKey
+	h.apply(Outcome{Kind: Replaced, Room: name, Member: old})
+	h.apply(Outcome{Kind: Resumed, Room: name, Member: m, Peer: peer})
 	return nil
 }
 
@@ -66,6 +89,7 @@ func (h *memoryHub) Leave(name string, m room.Member) error {
 	if err != nil {
 		return err
 	}
+	delete(h.keys, m)
 	h.apply(Outcome{Kind: Left, Room: name, Member: m, Peer: peer, Started: h.ended(name), Own: true})
 	return nil
 }
@@ -74,6 +98,7 @@ func (h *memoryHub) Disconnect(m room.Member) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if name, peer, ok := h.rooms.LeaveAll(m); ok {
+		delete(h.keys, m)
 		h.apply(Outcome{Kind: Gone, Room: name, Member: m, Peer: peer, Started: h.ended(name), Own: true})
 	}
 }

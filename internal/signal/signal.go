@@ -3,6 +3,7 @@
 package signal
 
 import (
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -76,6 +77,7 @@ type member struct {
 	c      *sio.Socket
 	ip     netip.Prefix
 	warned time.Time // last rate_limited refusal; only touched from c's own event dispatch
+	key    string    // the resume key of its latest join, handed out with joined; under Server.mu
 }
 
 // New creates the signaling server; mount Handler at /socket.io/.
@@ -187,25 +189,33 @@ func (s *Server) Event(c *sio.Socket, name string, args []json.RawMessage) {
 
 func (s *Server) join(c *sio.Socket, m *member, args []json.RawMessage) {
 	name, r := roomArg("join", args)
-	var opt joinOptions
+	var opts JoinOptions
 	if r == nil {
-		opt, r = optionsArg(args)
+		opts, r = joinOptions(args)
 	}
 	if r == nil {
-		r = s.gate.invited(name, opt.Token)
+		r = s.gate.invited(name, opts.Token)
 	}
 	if r == nil {
-		r = s.enter(room.Member(c.ID()), m.ip, name, opt.Password)
+		r = s.enter(room.Member(c.ID()), m.ip, name, opts)
 	}
 	if r != nil {
 		s.refused(c, r)
 	}
 }
 
-// enter checks password against the room's lock (or makes the lock of an empty room) and joins. The
-// check is slow and runs outside the hub, so the hub joins only under the lock that was checked; when
-// the room changed hands meanwhile, it starts over.
-func (s *Server) enter(id room.Member, ip netip.Prefix, name, password string) *refusal {
+// enter takes back the seat held under opts.Resume, if one is; else it checks opts.Password against
+// the room's lock (or makes the lock of an empty room) and joins. The check is slow and runs outside
+// the hub, so the hub joins only under the lock that was checked; when the room changed hands
+// meanwhile, it starts over. A resume wants no password: its key proves the seat was let in.
+func (s *Server) enter(id room.Member, ip netip.Prefix, name string, opts JoinOptions) *refusal {
+	key := s.newKey(id, opts.given)
+	if opts.Resume != "" {
+		// ErrNoSeat: the old socket is gone (or the key is wrong), an ordinary join follows
+		if err := s.hub.Resume(name, opts.Resume, id, key); !errors.Is(err, ErrNoSeat) {
+			return joinRefusal(name, err)
+		}
+	}
 	for range 3 {
 		lock, n, err := s.hub.Lock(name)
 		if err != nil {
@@ -213,29 +223,77 @@ func (s *Server) enter(id room.Member, ip netip.Prefix, name, password string) *
 		}
 		var r *refusal
 		switch {
-		case n == 0 && password != "":
-			lock, r = s.gate.hash(ip, password)
+		case n == 0 && opts.Password != "":
+			lock, r = s.gate.hash(ip, opts.Password)
 		case n == 0:
 			lock = ""
 		case lock != "":
-			r = s.gate.check(ip, name, lock, password)
+			r = s.gate.check(ip, name, lock, opts.Password)
 		}
 		if r != nil {
 			return r
 		}
-		switch err := s.hub.Join(name, id, lock); {
-		case errors.Is(err, ErrLockChanged):
-			continue
-		case errors.Is(err, room.ErrInOtherRoom):
-			return refuse("join", "in_other_room", "leave your current room before joining %q", name)
-		case errors.Is(err, room.ErrAlreadyJoined):
-			return refuse("join", "already_joined", "you are already in room %q", name)
-		case err != nil:
-			return unavailable("join", err)
+		if err := s.hub.Join(name, id, lock, key); !errors.Is(err, ErrLockChanged) {
+			return joinRefusal(name, err)
 		}
-		return nil
 	}
 	return refuse("join", "rate_limited", "room %q keeps changing hands; try again", name)
+}
+
+// joinRefusal is what a join or resume the hub did not take is told; nil when it took it.
+func joinRefusal(name string, err error) *refusal {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, room.ErrInOtherRoom):
+		return refuse("join", "in_other_room", "leave your current room before joining %q", name)
+	case errors.Is(err, room.ErrAlreadyJoined):
+		return refuse("join", "already_joined", "you are already in room %q", name)
+	}
+	return unavailable("join", err)
+}
+
+// newKey draws the resume key of m's next seat, kept for the joined event when m asked for one
+// (classic clients, which never do, get joined with its two arguments only).
+func (s *Server) newKey(m room.Member, asked bool) string {
+	key := string(m) + "." + rand.Text()
+	s.mu.Lock()
+	if c := s.sockets[m]; c != nil {
+		c.key = ""
+		if asked {
+			c.key = key
+		}
+	}
+	s.mu.Unlock()
+	return key
+}
+
+// seat is joined's third argument: the key to take the seat back with from another socket, and
+// whether this join did so. Clients that know nothing of it ignore it.
+type seat struct {
+	Resume  string `json:"resume"`
+	Resumed bool   `json:"resumed,omitempty"`
+}
+
+// joined sends m its joined event: with its seat when m asked for one with its join.
+func (s *Server) joined(m room.Member, name string, resumed bool) bool {
+	s.mu.RLock()
+	c := s.sockets[m]
+	key := ""
+	if c != nil {
+		key = c.key
+	}
+	s.mu.RUnlock()
+	if c == nil {
+		return false
+	}
+	if key == "" {
+		c.c.Emit("joined", name, string(m))
+		return true
+	}
+	b, _ := json.Marshal(seat{Resume: key, Resumed: resumed})
+	c.c.Emit("joined", name, string(m), json.RawMessage(b))
+	return true
 }
 
 func (s *Server) leave(c *sio.Socket, args []json.RawMessage) {
@@ -282,7 +340,7 @@ func (s *Server) apply(o Outcome) {
 	switch o.Kind {
 	case Joined:
 		s.report(o)
-		if s.emit(o.Member, "joined", name, member) {
+		if s.joined(o.Member, name, false) {
 			s.counters.joins.Add(1)
 		}
 		if o.Peer != "" {
@@ -304,6 +362,17 @@ func (s *Server) apply(o Outcome) {
 	case Relayed:
 		if s.emit(o.Peer, "message", name, o.Data) {
 			s.counters.relayed.Add(1)
+		}
+	case Resumed:
+		// Only the page itself hears of it: for its peer the same person is still there.
+		s.joined(o.Member, name, true)
+	case Replaced:
+		// The old socket of a page that came back on a new one: dead, or about to be.
+		s.mu.RLock()
+		m := s.sockets[o.Member]
+		s.mu.RUnlock()
+		if m != nil {
+			m.c.Close()
 		}
 	case Evicted:
 		// Closing the transport, not a Socket.IO disconnect, makes the page reconnect and join again.

@@ -139,10 +139,10 @@ func TestRefusals(t *testing.T) {
 		{"join a number", "join", []any{42}, "invalid_room"},
 		{"join null", "join", []any{nil}, "invalid_room"},
 		{"join an object", "join", []any{map[string]any{"room": "x"}}, "invalid_room"},
-		{"join with a string for options", "join", []any{"mine", "secret"}, "invalid_payload"},
-		{"join with an array for options", "join", []any{"mine", []any{"secret"}}, "invalid_payload"},
-		{"join with a numeric password", "join", []any{"mine", map[string]any{"password": 1234}}, "invalid_payload"},
-		{"join with a password too long", "join", []any{"mine", map[string]any{"password": strings.Repeat("p", 257)}}, "invalid_payload"},
+		{"join with a string for options", "join", []any{"mine", "secret"}, "invalid_options"},
+		{"join with an array for options", "join", []any{"mine", []any{"secret"}}, "invalid_options"},
+		{"join with a numeric password", "join", []any{"mine", map[string]any{"password": 1234}}, "invalid_options"},
+		{"join with a password too long", "join", []any{"mine", map[string]any{"password": strings.Repeat("p", 257)}}, "invalid_options"},
 		{"join with options too large", "join", []any{"mine", map[string]any{"x": strings.Repeat("p", 5000)}}, "payload_too_large"},
 		{"leave a room not joined", "leave", []any{"elsewhere"}, "not_in_room"},
 		{"message a foreign room", "message", []any{"elsewhere", offer}, "not_in_room"},
@@ -154,6 +154,8 @@ func TestRefusals(t *testing.T) {
 		{"join a second room", "join", []any{"other"}, "in_other_room"},
 		{"join the same room twice", "join", []any{"mine"}, "already_joined"},
 		{"an unknown event", "shout", []any{"mine"}, "unknown_event"},
+		{"join with a resume key not a string", "join", []any{"mine", map[string]any{"resume": 7}}, "invalid_options"},
+		{"join with a resume key too long", "join", []any{"mine", map[string]any{"resume": strings.Repeat("k", MaxResumeKey+1)}}, "invalid_options"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,4 +211,33 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s (goroutines: %d)", what, runtime.NumGoroutine())
 		}
 	}
+}
+
+// TestResume: a page whose socket died re-joins on a new socket with the key its joined event gave
+// it, and takes its own seat back at once: the old socket is closed, the peer hears nothing and
+// keeps talking to the same person. A used or unknown key is an ordinary join.
+func TestResume(t *testing.T) {
+	_, url := startServer(t)
+	offer2 := json.RawMessage(`{"type":"offer","sdp":"v=1"}`)
+	siotest.Run(t, url, 4, []string{"websocket"},
+		siotest.Connect("a"), siotest.Connect("b"),
+		siotest.Emit("a", "join", "r", map[string]any{}), siotest.Expect("a", "joined", "r", "$a", map[string]any{"resume": "=ka"}),
+		siotest.Emit("b", "join", "r"), siotest.Expect("b", "joined", "r", "$b"),
+		siotest.Expect("a", "other_joined", "r", "$b"), siotest.Expect("a", "otherjoin", "r", "$b"),
+		// a's network changed: its page comes back on a new socket before the server noticed.
+		siotest.Connect("a2"),
+		siotest.Emit("a2", "join", "r", map[string]any{"resume": "$ka", "password": "ignored"}),
+		siotest.Expect("a2", "joined", "r", "$a2", map[string]any{"resume": "=ka2", "resumed": true}),
+		siotest.Expect("a", "disconnect", "*"),
+		siotest.Quiet("b"),
+		siotest.Emit("b", "message", "r", offer), siotest.Expect("a2", "message", "r", offer),
+		siotest.Emit("a2", "message", "r", offer2), siotest.Expect("b", "message", "r", offer2),
+		// The old key is used up: its holder joins as anyone would, and the room is full.
+		siotest.Connect("c"),
+		siotest.Emit("c", "join", "r", map[string]any{"resume": "$ka"}), siotest.Expect("c", "full", "r", "$c"),
+		// Once the seat is left, its key takes nothing back either.
+		siotest.Emit("a2", "leave", "r"), siotest.Expect("a2", "leaved", "r", "$a2"), siotest.Expect("b", "bye", "r", "$a2"),
+		siotest.Emit("c", "join", "r", map[string]any{"resume": "$ka2"}), siotest.Expect("c", "joined", "r", "$c", map[string]any{"resume": "*"}),
+		siotest.Expect("b", "other_joined", "r", "$c"), siotest.Expect("b", "otherjoin", "r", "$c"),
+	)
 }

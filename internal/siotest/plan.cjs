@@ -10,7 +10,8 @@
 // transports and url (another server than the plan's, e.g. a second node).
 // A client's disconnect arrives in its queue as the event "disconnect" with the reason.
 // In expected args "$a" stands for client a's socket id and "*" for any value; objects are compared
-// with their key order.
+// with their key order. An expected "=k" takes any string and keeps it as "$k", which later
+// expected and emitted args (objects too) may name.
 'use strict';
 const timeoutMs = 5000;
 
@@ -42,11 +43,11 @@ async function main() {
       ok.forEach((r) => r.value.socket.close());
       if (ok.length < step.min || ok.length > step.max) fail(`${ok.length} connected`);
     } else if (step.emit) {
-      clients[step.emit].socket.emit(step.event, ...(step.args || []));
+      clients[step.emit].socket.emit(step.event, ...substitute(step.args || [], ids));
     } else if (step.expect) {
       const got = await clients[step.expect].next(fail);
       const want = [step.event, ...substitute(step.args || [], ids)];
-      if (!match(got, want)) {
+      if (!match(got, want, ids)) {
         fail(`got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
       }
     } else if (step.close) {
@@ -106,16 +107,21 @@ function connect(io, plan, step) {
 function substitute(v, ids) {
   if (typeof v === 'string') return ids[v] ?? v;
   if (Array.isArray(v)) return v.map((x) => substitute(x, ids));
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x, ids)]));
   return v;
 }
 
-function match(got, want) {
+function match(got, want, ids) {
   if (want === '*') return got !== undefined;
+  if (typeof want === 'string' && want.startsWith('=') && typeof got === 'string') {
+    ids['$' + want.slice(1)] = got;
+    return true;
+  }
   if (typeof want !== 'object' || want === null) return got === want;
   if (typeof got !== 'object' || got === null || Array.isArray(got) !== Array.isArray(want)) return false;
   const gk = Object.keys(got);
   const wk = Object.keys(want);
-  return gk.join('\u0000') === wk.join('\u0000') && wk.every((k) => match(got[k], want[k]));
+  return gk.join('\u0000') === wk.join('\u0000') && wk.every((k) => match(got[k], want[k], ids));
 }
 
 function sorted(o) {

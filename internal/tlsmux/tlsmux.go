@@ -9,6 +9,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"slices"
@@ -23,12 +24,13 @@ const ALPN = "stun.turn"
 // ALPN, to send its first byte; a silent connection is closed then.
 const DefaultHandshakeTimeout = 10 * time.Second
 
-// ErrClosed is returned by Accept once the mux is closed.
-var ErrClosed = errors.New("tlsmux: closed")
+// ErrClosed is returned by Accept once the mux is closed. It is a net.ErrClosed, so servers that
+// stop on that (net/http, pion's TURN) stop on it.
+var ErrClosed = fmt.Errorf("tlsmux: %w", net.ErrClosed)
 
 // Config is the shared port's TLS configuration.
 type Config struct {
-	TLS              *tls.Config // certificates; ALPN "stun.turn" is added to a clone
+	TLS              *tls.Config // certificates and the web's ALPN protocols; "stun.turn" is put first in a clone
 	HandshakeTimeout time.Duration
 	Logger           *slog.Logger
 }
@@ -49,7 +51,8 @@ type Mux struct {
 func New(ln net.Listener, cfg Config) *Mux {
 	t := cfg.TLS.Clone()
 	if !slices.Contains(t.NextProtos, ALPN) {
-		t.NextProtos = append(t.NextProtos, ALPN)
+		// First: the server's order decides, and a TURN client may offer http/1.1 too (coturn's does).
+		t.NextProtos = append([]string{ALPN}, t.NextProtos...)
 	}
 	if cfg.HandshakeTimeout == 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
@@ -71,6 +74,7 @@ func (m *Mux) TURN() net.Listener { return m.turn }
 
 // Serve accepts until the listener fails or the mux is closed.
 func (m *Mux) Serve() error {
+	var backoff time.Duration
 	for {
 		c, err := m.ln.Accept()
 		if err != nil {
@@ -79,13 +83,15 @@ func (m *Mux) Serve() error {
 				return ErrClosed
 			default:
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond) // EMFILE and the like: back off, as net/http does
-				continue
+			if errors.Is(err, net.ErrClosed) {
+				return err
 			}
-			return err
+			// EMFILE and the like: back off, as net/http does, and keep serving both sides.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			time.Sleep(backoff)
+			continue
 		}
+		backoff = 0
 		go m.route(c)
 	}
 }

@@ -3,6 +3,7 @@ package tlsmux
 import (
 	"bytes"
 	"crypto/tls"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"duet/internal/certs"
+	"duet/internal/duettest"
 )
 
 // stunBinding is a STUN Binding request header: type 0x0001, length 0, magic cookie, transaction id.
@@ -22,6 +24,7 @@ func newMux(t *testing.T, timeout time.Duration) *Mux {
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.NextProtos = []string{"h2", "http/1.1"} // as duet's web server offers them
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -77,6 +80,7 @@ func TestRoutesByALPNAndFirstByte(t *testing.T) {
 		isTLS bool // handed over as the *tls.Conn itself
 	}{
 		{"ALPN stun.turn", []string{ALPN}, stunBinding, true, true},
+		{"ALPN http/1.1 and stun.turn (coturn's client)", []string{"http/1.1", ALPN}, stunBinding, true, true},
 		{"ALPN h2", []string{"h2", "http/1.1"}, []byte("PRI * HTTP/2.0\r\n"), false, true},
 		{"ALPN http/1.1", []string{"http/1.1"}, []byte("GET / HTTP/1.1\r\n"), false, true},
 		{"no ALPN, STUN", nil, stunBinding, true, false},
@@ -177,5 +181,31 @@ func TestHTTP2OnTheWebSide(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || string(body) != "HTTP/2.0" {
 		t.Fatalf("%d %q", resp.StatusCode, body)
+	}
+}
+
+// TestAcceptErrorsRetried: EMFILE is no timeout, yet the mux must keep serving both sides after it.
+func TestAcceptErrorsRetried(t *testing.T) {
+	cfg, _, err := certs.Load("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := New(&duettest.FailingListener{Listener: ln, N: 3}, Config{TLS: cfg, Logger: slog.New(slog.DiscardHandler)})
+	done := make(chan error, 1)
+	go func() { done <- m.Serve() }()
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", ln.Addr().String(),
+		&tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatalf("no handshake after accept errors: %v", err) // the mux stopped serving
+	}
+	defer c.Close()
+	accept(t, m.Web())
+	m.Close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Serve after Close: %v, want a net.ErrClosed", err)
 	}
 }

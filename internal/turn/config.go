@@ -41,6 +41,7 @@ type Config struct {
 	Listen                     string         // UDP and TCP listen address, e.g. ":3478"; "" disables the embedded server
 	TLSListen                  string         // optional TURN-over-TLS (turns:) address, e.g. ":5349"; "" = off
 	TLSConfig                  *tls.Config    // certificate for TLSListen (same as the web server's)
+	TLSListener                net.Listener   // optional TURN over TLS on a listener whose connections are TLS already (tlsmux's TURN side, the HTTPS port); under the same caps and deadlines
 	PublicIP                   netip.Addr     // address peers are told to send to (relay address advertised)
 	RelayMinPort, RelayMaxPort uint16         // default 49152-65535
 	Realm                      string         // default "duet"
@@ -56,6 +57,7 @@ type Config struct {
 	TCPHandshakeTimeout        time.Duration  // TLS handshake and first STUN message of a TCP/TLS connection, default 5 s
 	TCPIdleTimeout             time.Duration  // a TCP/TLS connection silent this long is closed, default 10 min
 	SocketBuffer               int            // SO_RCVBUF/SO_SNDBUF bytes on the listener and every relay socket, default 4 MiB
+	Batch                      string         // BatchAuto (default) or BatchOff: recvmmsg/sendmmsg on the UDP sockets
 	Logger                     *slog.Logger
 }
 
@@ -79,6 +81,7 @@ func (c Config) withDefaults() Config {
 	if c.SocketBuffer == 0 {
 		c.SocketBuffer = DefaultSocketBuffer
 	}
+	c.Batch = cmp.Or(c.Batch, BatchAuto)
 	c.MaxAllocationsPerIP = cmp.Or(c.MaxAllocationsPerIP, DefaultMaxAllocationsPerIP)
 	c.MaxAllocationsTotal = cmp.Or(c.MaxAllocationsTotal, DefaultMaxAllocationsTotal)
 	c.MaxTCPPerIP = cmp.Or(c.MaxTCPPerIP, DefaultMaxTCPPerIP)
@@ -115,6 +118,9 @@ func (c Config) Validate() error {
 		if c.TLSConfig == nil || (len(c.TLSConfig.Certificates) == 0 && c.TLSConfig.GetCertificate == nil && c.TLSConfig.GetConfigForClient == nil) {
 			bad("TLSListen %q needs a TLSConfig with a certificate", c.TLSListen)
 		}
+	}
+	if c.TLSListener != nil && c.Listen == "" {
+		bad("TLSListener needs Listen too (the embedded server is off)")
 	}
 	if c.Listen != "" || hasTURNURL(c.URLs) {
 		if len(c.Secret) == 0 {
@@ -157,6 +163,9 @@ func (c Config) Validate() error {
 	}
 	if c.TCPHandshakeTimeout < 0 || c.TCPIdleTimeout < 0 {
 		bad("TCP timeouts %v, %v must not be negative", c.TCPHandshakeTimeout, c.TCPIdleTimeout)
+	}
+	if c.Batch != BatchAuto && c.Batch != BatchOff {
+		bad("Batch %q must be %q or %q", c.Batch, BatchAuto, BatchOff)
 	}
 	if c.SocketBuffer < 0 {
 		bad("SocketBuffer %d is negative", c.SocketBuffer)

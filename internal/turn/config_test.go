@@ -43,6 +43,8 @@ func TestValidate(t *testing.T) {
 		{"negative TCP total", func(c *Config) { c.MaxTCPTotal = -1 }, "MaxTCPTotal"},
 		{"negative idle", func(c *Config) { c.TCPIdleTimeout = -time.Second }, "TCP timeouts"},
 		{"invalid allow prefix", func(c *Config) { c.AllowPeers = []netip.Prefix{{}} }, "AllowPeers"},
+		{"batch off", func(c *Config) { c.Batch = BatchOff }, ""},
+		{"batch unknown", func(c *Config) { c.Batch = "on" }, "Batch"},
 		{"quote in realm", func(c *Config) { c.Realm = `a"b` }, "Realm"},
 	}
 	for _, tt := range tests {

@@ -29,6 +29,7 @@ func testConfig() Config {
 		Secret:     testSecret,
 		AllowPeers: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 		Logger:     testLogger(),
+		Batch:      os.Getenv(testBatchEnv), // "" = auto; TestSuiteWithoutBatching sets "off"
 	}
 }
 

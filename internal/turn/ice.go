@@ -66,13 +66,17 @@ func (c Config) ICEServers(host string, user string, now time.Time) ICEServers {
 		Username:   username,
 		Credential: password,
 	}
+	// The certificate names the page's host, so turns: uses it rather than a bare PublicIP.
+	tlsHost := addr
+	if name != "" && !isIPLiteral(name) {
+		tlsHost = name
+	}
 	if tlsPort, err := listenPort(c.TLSListen); c.TLSListen != "" && err == nil {
-		// The certificate names the page's host, so turns: uses it rather than a bare PublicIP.
-		tlsHost := addr
-		if name != "" && !isIPLiteral(name) {
-			tlsHost = name
-		}
 		turn.URLs = append(turn.URLs, "turns:"+tlsHost+":"+strconv.Itoa(int(tlsPort))+"?transport=tcp")
+	}
+	// Last: over TLS on the HTTPS port, the way out of networks that let only TCP 443 through.
+	if ta, ok := addrOf(c.TLSListener).(*net.TCPAddr); ok {
+		turn.URLs = append(turn.URLs, "turns:"+tlsHost+":"+strconv.Itoa(ta.Port)+"?transport=tcp")
 	}
 	out.ICEServers = append(out.ICEServers, turn)
 	return out

@@ -2,7 +2,9 @@ package turn
 
 import (
 	"encoding/json"
+	"net"
 	"net/netip"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -13,6 +15,12 @@ func TestICEServersJSON(t *testing.T) {
 	user, pass := Credentials([]byte("north"), "u1", now.Add(24*time.Hour))
 	cred := `"username":"` + user + `","credential":"` + pass + `"`
 	tlsCfg := Config{Listen: ":3478", TLSListen: ":5349", Secret: []byte("north")}
+	shared, err := net.Listen("tcp", "127.0.0.1:0") // stands for tlsmux's TURN side of the HTTPS port
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer shared.Close()
+	httpsPort := strconv.Itoa(shared.Addr().(*net.TCPAddr).Port)
 	tests := []struct {
 		name string
 		cfg  Config
@@ -61,6 +69,18 @@ func TestICEServersJSON(t *testing.T) {
 			Config{Listen: ":3478", TLSListen: ":5349", Secret: []byte("north"), PublicIP: netip.MustParseAddr("203.0.113.7")},
 			"call.example.org",
 			`{"iceServers":[{"urls":["stun:203.0.113.7:3478"]},{"urls":["turn:203.0.113.7:3478?transport=udp","turn:203.0.113.7:3478?transport=tcp","turns:call.example.org:5349?transport=tcp"],` + cred + `}],"ttl":86400}`,
+		},
+		{
+			"tls on the https port comes last",
+			Config{Listen: ":3478", TLSListen: ":5349", TLSListener: shared, Secret: []byte("north"), PublicIP: netip.MustParseAddr("203.0.113.7")},
+			"call.example.org",
+			`{"iceServers":[{"urls":["stun:203.0.113.7:3478"]},{"urls":["turn:203.0.113.7:3478?transport=udp","turn:203.0.113.7:3478?transport=tcp","turns:call.example.org:5349?transport=tcp","turns:call.example.org:` + httpsPort + `?transport=tcp"],` + cred + `}],"ttl":86400}`,
+		},
+		{
+			"tls on the https port, page on an address",
+			Config{Listen: ":3478", TLSListener: shared, Secret: []byte("north")},
+			"198.51.100.4:" + httpsPort,
+			`{"iceServers":[{"urls":["stun:198.51.100.4:3478"]},{"urls":["turn:198.51.100.4:3478?transport=udp","turn:198.51.100.4:3478?transport=tcp","turns:198.51.100.4:` + httpsPort + `?transport=tcp"],` + cred + `}],"ttl":86400}`,
 		},
 		{
 			"external urls",

@@ -101,8 +101,10 @@ func (g *relayGen) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.Pac
 		return nil, nil, err
 	}
 	g.s.tune(pc, "relay")
-	addr := &net.UDPAddr{IP: g.advertise.AsSlice(), Port: pc.LocalAddr().(*net.UDPAddr).Port}
-	rc := &relayConn{PacketConn: pc, s: g.s, owner: o}
+	pc = g.s.batched(pc, relayBatch)
+	port := pc.LocalAddr().(*net.UDPAddr).Port
+	addr := &net.UDPAddr{IP: g.advertise.AsSlice(), Port: port}
+	rc := &relayConn{PacketConn: pc, s: g.s, owner: o, port: port, local: g.local(port)}
 	if !g.s.track(rc) {
 		_ = pc.Close()
 		g.s.release(o)
@@ -295,6 +297,18 @@ func (g *relayGen) heldPorts() int {
 	return len(g.held)
 }
 
+// local is where a relay socket of port is reached without leaving the host: its bound address,
+// or loopback for a wildcard. Another relay socket sending there arrives from its own local address.
+func (g *relayGen) local(port int) netip.AddrPort {
+	if a, err := netip.ParseAddr(g.bindHost); err == nil {
+		return netip.AddrPortFrom(a.Unmap(), uint16(port))
+	}
+	if g.advertise.Is6() {
+		return netip.AddrPortFrom(netip.IPv6Loopback(), uint16(port))
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), uint16(port))
+}
+
 func (g *relayGen) bind(network string, port int) (net.PacketConn, error) {
 	var lc net.ListenConfig
 	return lc.ListenPacket(context.Background(), network, net.JoinHostPort(g.bindHost, strconv.Itoa(port)))
@@ -330,10 +344,18 @@ func (g *relayGen) AllocateConn(turn.AllocateConnConfig) (net.Conn, error) {
 }
 
 // relayConn counts relayed traffic, keeps clients off the server's own ports and frees the quota slot.
+//
+// Two callers both on the relay send to each other's relay address, the server's own public one.
+// Behind a cloud's 1:1 NAT that address is not on any interface and the provider does not hairpin,
+// so such a packet goes straight to the allocation owning the port instead, over its local address
+// (see relayGen.local); the receiver takes it as coming from the sender's public relay address, so
+// the permissions of its allocation apply as to any peer.
 type relayConn struct {
 	net.PacketConn
 	s     *Server
 	owner owner
+	port  int            // the relay port, the same locally and on the public address
+	local netip.AddrPort // where other relay sockets reach this one on the host
 	once  sync.Once
 }
 
@@ -342,12 +364,20 @@ func (r *relayConn) ReadFrom(p []byte) (int, net.Addr, error) {
 	if err == nil {
 		r.s.stats.packetsFromPeers.Add(1)
 		r.s.stats.bytesFromPeers.Add(uint64(n))
+		if ua, ok := addr.(*net.UDPAddr); ok && ua.AddrPort().Addr().Unmap() == r.local.Addr() {
+			addr = r.s.publicRelayAddr(ua.Port, addr)
+		}
 	}
 	return n, addr, err
 }
 
 func (r *relayConn) WriteTo(p []byte, addr net.Addr) (int, error) {
-	if r.s.toServerItself(addr) {
+	if port, ok := r.s.toOwnRelay(addr); ok {
+		// Not ours (another relay on this host, a local peer's port): the kernel delivers it, as before.
+		if to, live := r.s.relayAt(port); live {
+			addr = net.UDPAddrFromAddrPort(to)
+		}
+	} else if r.s.toServerItself(addr) {
 		r.s.stats.droppedToServer.Add(1)
 		return len(p), nil // silently dropped like any lost datagram
 	}

@@ -29,6 +29,7 @@ type Server struct {
 	udp    net.PacketConn
 	tcp    net.Listener
 	tls    net.Listener // nil without TLSListen
+	ext    net.Listener // nil without TLSListener
 	ownIPs map[netip.Addr]struct{}
 	stats  counters
 
@@ -44,6 +45,7 @@ type Server struct {
 	perUser  map[string]int       // quota slots by credential
 	perIP    map[netip.Prefix]int // quota slots by client address
 	relays   map[*relayConn]struct{}
+	byPort   map[int]*relayConn // live allocations by relay port, for relaying between two of them
 	conns    map[*turnConn]struct{}
 	tcpPerIP map[netip.Prefix]int
 }
@@ -65,6 +67,7 @@ func New(c Config) (*Server, error) {
 		perUser:   map[string]int{},
 		perIP:     map[netip.Prefix]int{},
 		relays:    map[*relayConn]struct{}{},
+		byPort:    map[int]*relayConn{},
 		conns:     map[*turnConn]struct{}{},
 		tcpPerIP:  map[netip.Prefix]int{},
 	}
@@ -108,8 +111,10 @@ func New(c Config) (*Server, error) {
 			},
 		},
 	}
-	if s.tls != nil {
-		sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{Listener: s.tls, RelayAddressGenerator: gen, PermissionHandler: perm})
+	for _, ln := range []net.Listener{s.tls, s.ext} {
+		if ln != nil {
+			sc.ListenerConfigs = append(sc.ListenerConfigs, turn.ListenerConfig{Listener: ln, RelayAddressGenerator: gen, PermissionHandler: perm})
+		}
 	}
 	p, err := turn.NewServer(sc)
 	if err != nil {
@@ -118,8 +123,8 @@ func New(c Config) (*Server, error) {
 	}
 	s.pion = p
 	udp, tcp := s.Addr()
-	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", s.TLSAddr(), "relay_ip", advertise,
-		"relay_ports", fmt.Sprintf("%d-%d", c.RelayMinPort, c.RelayMaxPort))
+	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", s.TLSAddr(), "tls_shared", addrOf(s.ext), "relay_ip", advertise,
+		"relay_ports", fmt.Sprintf("%d-%d", c.RelayMinPort, c.RelayMaxPort), "batch", c.Batch == BatchAuto && batchAvailable)
 	return s, nil
 }
 
@@ -130,8 +135,8 @@ func (s *Server) listen() error {
 	if err != nil {
 		return err
 	}
-	s.udp = udp
 	s.tune(udp, "listener")
+	s.udp = s.batched(udp, listenerBatch)
 	s.tcp = &guardedListener{Listener: tcp, s: s}
 
 	if c.TLSListen != "" {
@@ -140,6 +145,9 @@ func (s *Server) listen() error {
 			return fmt.Errorf("turn: listen tls %s: %w", c.TLSListen, err)
 		}
 		s.tls = &guardedListener{Listener: ln, s: s, tls: c.TLSConfig.Clone()}
+	}
+	if c.TLSListener != nil {
+		s.ext = &guardedListener{Listener: c.TLSListener, s: s} // handshaken by its owner already
 	}
 	return nil
 }
@@ -173,7 +181,7 @@ func listenPair(addr string) (net.PacketConn, net.Listener, error) {
 }
 
 func (s *Server) closeListeners() {
-	for _, c := range []interface{ Close() error }{s.udp, s.tcp, s.tls} {
+	for _, c := range []interface{ Close() error }{s.udp, s.tcp, s.tls, s.ext} {
 		if c != nil {
 			_ = c.Close()
 		}
@@ -216,11 +224,13 @@ func (s *Server) Addr() (udp, tcp net.Addr) {
 }
 
 // TLSAddr returns the TURN-over-TLS listener address, or nil without TLSListen.
-func (s *Server) TLSAddr() net.Addr {
-	if s.tls == nil {
+func (s *Server) TLSAddr() net.Addr { return addrOf(s.tls) }
+
+func addrOf(ln net.Listener) net.Addr {
+	if ln == nil {
 		return nil
 	}
-	return s.tls.Addr()
+	return ln.Addr()
 }
 
 // Stats returns a snapshot of the counters.
@@ -333,6 +343,7 @@ func (s *Server) track(r *relayConn) bool {
 		return false
 	}
 	s.relays[r] = struct{}{}
+	s.byPort[r.port] = r
 	s.stats.allocActive.Add(1)
 	s.stats.allocTotal.Add(1)
 	return true
@@ -342,6 +353,9 @@ func (s *Server) untrack(r *relayConn) {
 	s.mu.Lock()
 	_, ok := s.relays[r]
 	delete(s.relays, r)
+	if s.byPort[r.port] == r {
+		delete(s.byPort, r.port)
+	}
 	s.mu.Unlock()
 	if ok {
 		s.stats.allocActive.Add(-1)
@@ -373,6 +387,42 @@ func (s *Server) toServerItself(addr net.Addr) bool {
 	}
 	// AllowPeers does not open this: a LAN range opened on purpose holds the server's own address.
 	return ap.Port() < s.cfg.RelayMinPort || ap.Port() > s.cfg.RelayMaxPort // else another allocation on this server
+}
+
+// toOwnRelay reports whether a relayed packet targets a relay port of this host, and which.
+func (s *Server) toOwnRelay(addr net.Addr) (int, bool) {
+	ua, ok := addr.(*net.UDPAddr)
+	if !ok {
+		return 0, false
+	}
+	ap := ua.AddrPort()
+	if _, own := s.ownIPs[ap.Addr().Unmap()]; !own || ap.Port() < s.cfg.RelayMinPort || ap.Port() > s.cfg.RelayMaxPort {
+		return 0, false
+	}
+	return int(ap.Port()), true
+}
+
+// relayAt returns the local address of the live allocation on a relay port.
+func (s *Server) relayAt(port int) (netip.AddrPort, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.byPort[port]
+	if r == nil {
+		return netip.AddrPort{}, false
+	}
+	return r.local, true
+}
+
+// publicRelayAddr names a packet that came from the relay socket on port by the address its
+// allocation announced, when there is such an allocation; otherwise from is kept.
+func (s *Server) publicRelayAddr(port int, from net.Addr) net.Addr {
+	s.mu.Lock()
+	_, live := s.byPort[port]
+	s.mu.Unlock()
+	if !live {
+		return from
+	}
+	return &net.UDPAddr{IP: s.gen.advertise.AsSlice(), Port: port}
 }
 
 // collectOwnIPs records this host's addresses so relays cannot reach its non-relay ports.

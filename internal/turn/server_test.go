@@ -312,7 +312,7 @@ func serverGoroutines() []string {
 	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
 		for _, marker := range []string{
 			"turn/v5.(*Server)", "turn/v5/internal/server.", "turn/v5/internal/allocation.",
-			"duet/internal/turn.(*Server)", "duet/internal/turn.(*relayConn)", "duet/internal/turn.(*trackingListener)",
+			"duet/internal/turn.(*Server)", "duet/internal/turn.(*relayConn)", "duet/internal/turn.(*batchConn)", "duet/internal/turn.(*trackingListener)",
 		} {
 			if strings.Contains(g, marker) {
 				out = append(out, g)
@@ -336,4 +336,79 @@ func TestSTUNBinding(t *testing.T) {
 			t.Errorf("%s binding returned %v", network, mapped)
 		}
 	}
+}
+
+// TestRelayBetweenClientsBehindCloudNAT: the advertised relay address is not on the host (a
+// cloud's 1:1 NAT, which does not hairpin), so packets between two allocations never leave the
+// host: they arrive from the sender's public relay address, under the receiver's permissions.
+func TestRelayBetweenClientsBehindCloudNAT(t *testing.T) {
+	for _, network := range []string{"udp", "tcp"} {
+		t.Run(network, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.PublicIP = netip.MustParseAddr("203.0.113.7") // TEST-NET-3: on no interface here
+			cfg.AllowPeers = append(cfg.AllowPeers, netip.MustParsePrefix("203.0.113.0/24"))
+			s := startServer(t, cfg)
+			relays := make([]net.PacketConn, 3)
+			clients := make([]*turn.Client, 3)
+			for i := range relays {
+				u, p := creds(fmt.Sprint("nat", i))
+				clients[i] = newClient(t, s, network, u, p)
+				r, err := clients[i].Allocate()
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { r.Close() })
+				if got := r.LocalAddr().(*net.UDPAddr).AddrPort().Addr(); got != cfg.PublicIP {
+					t.Fatalf("relayed address %v, want the public IP", r.LocalAddr())
+				}
+				relays[i] = r
+			}
+			for i, j := range []int{1, 0} {
+				if err := clients[i].CreatePermission(relays[j].LocalAddr()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			stream(t, 'a', relays[0], relays[1])
+			stream(t, 'b', relays[1], relays[0])
+
+			// Without a permission for the sender, the third allocation hears nothing.
+			before := s.Stats().PacketsFromPeers
+			if _, err := relays[0].WriteTo([]byte("no permission"), relays[2].LocalAddr()); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the packet to reach the third relay socket", func() bool { return s.Stats().PacketsFromPeers > before })
+			_ = relays[2].SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			if n, from, err := relays[2].ReadFrom(make([]byte, 100)); err == nil {
+				t.Errorf("the third allocation got %d bytes from %v without a permission", n, from)
+			}
+
+		})
+	}
+}
+
+// TestRelayToOwnAddressNotOurs: a port of the relay range on the server's own address that no
+// allocation of this server holds (another duet node on the host, a local peer) is reached through
+// the kernel, as any peer.
+func TestRelayToOwnAddressNotOurs(t *testing.T) {
+	s := startServer(t, testConfig()) // PublicIP 127.0.0.1, relay range 49152-65535
+	var peer net.PacketConn
+	for port := 60999; peer == nil && port > 60000; port-- {
+		peer, _ = net.ListenPacket("udp4", fmt.Sprintf("127.0.0.1:%d", port))
+	}
+	if peer == nil {
+		t.Fatal("no free port in the relay range")
+	}
+	defer peer.Close()
+	u, p := creds("other-node")
+	c := newClient(t, s, "udp", u, p)
+	relay, err := c.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	if err := c.CreatePermission(peer.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	stream(t, 'o', relay, peer)
+	stream(t, 'n', peer, relay)
 }

@@ -38,8 +38,8 @@ export function inviteToken(hash) {
 /** @typedef {{token?: string, password?: string}} Access */
 
 /**
- * Join's second argument, or undefined when there is nothing to send, so that a plain join(room)
- * stays what classic clients send.
+ * Join's access options (password, token), or undefined when there are none; Signaling.join adds
+ * the seat's resume key to them.
  * @param {Access} access
  * @returns {Access | undefined}
  */

@@ -38,6 +38,15 @@ import { REFUSALS } from './access.js';
 const DISCONNECTED_GRACE_MS = 5000;
 // Minimum spacing of ICE restarts so a flapping link does not flood the peer with offers.
 const RESTART_SPACING_MS = 3000;
+// A call without a path for this long looks for a new one (ICE restart), again and again.
+const STUCK_MS = 10000;
+// A call without a path for this long tells the user what failed, while it keeps trying.
+const UNREACHABLE_MS = 20000;
+// How often a call without a path is looked at.
+const PATH_WATCH_MS = 2500;
+// TURN error codes of a relay that answered but would not serve us (RFC 8656): bad or expired
+// credentials, forbidden, allocation mismatch, over quota, out of capacity.
+const RELAY_REFUSALS = [401, 403, 437, 486, 508];
 // Fraction of the TURN credential lifetime after which they are fetched again.
 const ICE_REFRESH_FRACTION = 0.8;
 
@@ -92,6 +101,12 @@ export class Call {
         this.pendingCandidates = [];
         this.disconnectTimer = 0;
         this.lastRestart = 0;
+        // The path watch: since when the call has had no path (0: it has one), and what ICE told us.
+        this.pathTimer = 0;
+        this.noPathSince = 0;
+        this.relayRefused = 0;
+        this.remoteCandidates = 0;
+        this.unreachable = false;
         this.statsTimer = 0;
         /** @type {{timestamp: number, bytesSent: number, bytesReceived: number} | null} */
         this.lastBytes = null;
@@ -339,7 +354,7 @@ export class Call {
             console.warn('duet: signaling connect error', err);
             this.#notice('notice.serverUnreachable', null, 'error');
         };
-        sig.onjoined = mine(() => this.#joined());
+        sig.onjoined = mine((/** @type {string} */ _id, /** @type {boolean} */ resumed) => this.#joined(resumed));
         sig.onother_joined = mine(() => this.#otherJoined());
         sig.onfull = mine(() => this.#full());
         sig.onleaved = mine(() => {
@@ -369,14 +384,23 @@ export class Call {
             this.#notice('notice.serverUp', null, 'info');
             return;
         }
-        // A new socket is a new member for the server: drop the old call and join again.
-        this.#resetPeer();
         if (!firstTime) this.#notice('notice.backOnline', null, 'info');
+        // Holding our seat's key, the join takes the seat back and the call goes on (#joined); without
+        // it a new socket is a new member for the server: drop the old call and join again.
+        if (!this.sig.seat || this.sig.seat.room !== this.room) this.#resetPeer();
         this.sig.join(this.room, this.joinOptions);
     }
 
-    #joined() {
+    /** @param {boolean} resumed */
+    async #joined(resumed) {
         if (!this.active) return;
+        if (resumed && this.pc) {
+            // Our own seat, back on a new socket after a network change: the same call on a new path.
+            this.#notice('notice.resuming', null, 'info');
+            await this.#resumed(this.pc);
+            return;
+        }
+        if (resumed && this.state === 'joined') return;
         this.#resetPeer();
         this.#setState('joined');
         this.#notice('notice.waiting', { room: this.room }, 'info');
@@ -454,6 +478,10 @@ export class Call {
             this.sig.send(this.room, { type: 'answer', sdp: pc.localDescription ? pc.localDescription.sdp : '' });
             break;
         }
+        case 'restart-ice':
+            // The answerer lost its path (or came back on a new socket): only the offerer restarts ICE.
+            if (this.offerer) this.#restartIce();
+            break;
         case 'answer': {
             const pc = this.pc;
             if (!pc || pc.signalingState !== 'have-local-offer') return;
@@ -467,6 +495,7 @@ export class Call {
         }
         case 'candidate': {
             if (!data.candidate) return;
+            this.remoteCandidates++;
             const init = { candidate: data.candidate, sdpMLineIndex: data.label, sdpMid: data.id };
             const pc = this.pc;
             // The classic race: a candidate that arrives before the description it belongs to would be rejected.
@@ -552,7 +581,12 @@ export class Call {
             e.track.addEventListener('ended', changed);
             changed();
         };
+        pc.onicecandidateerror = (e) => {
+            const code = /** @type {RTCPeerConnectionIceErrorEvent} */ (e).errorCode;
+            if (pc === this.pc && RELAY_REFUSALS.includes(code)) this.relayRefused = code;
+        };
         pc.onconnectionstatechange = () => this.#connectionChanged(pc);
+        this.#watchPath(pc);
         this.#link();
         return pc;
     }
@@ -667,6 +701,8 @@ export class Call {
         this.#link();
         switch (pc.connectionState) {
         case 'connected':
+            this.noPathSince = 0;
+            this.unreachable = false;
             this.#notice('notice.connected', null, 'info');
             break;
         case 'disconnected':
@@ -678,14 +714,67 @@ export class Call {
             }
             break;
         case 'failed':
-            if (this.offerer) {
-                this.#restartIce();
-            } else {
-                this.#notice('notice.failedWaiting', null, 'error');
-            }
+            if (!this.offerer && !this.unreachable) this.#notice('notice.failedWaiting', null, 'error');
+            this.#newPath();
             break;
         default:
             break;
+        }
+        if (pc.connectionState !== 'connected' && !this.noPathSince) this.noPathSince = Date.now();
+    }
+
+    // Looks for a new path for the call: the offerer restarts ICE, the answerer asks it to over the
+    // signaling (the call's own channel may be down with the path).
+    #newPath() {
+        if (this.offerer) this.#restartIce();
+        else this.sig.send(this.room, { type: 'restart-ice' });
+    }
+
+    // Carries the call over to our new socket: an offer made on the dead one never arrived, so it is
+    // taken back and made again at once.
+    /** @param {RTCPeerConnection} pc */
+    async #resumed(pc) {
+        if (this.offerer && pc.signalingState === 'have-local-offer') {
+            await pc.setLocalDescription({ type: 'rollback' });
+            this.lastRestart = 0;
+        }
+        this.#newPath();
+    }
+
+    // Watches a call that has no path: after STUCK_MS it looks for a new one, again every STUCK_MS,
+    // and after UNREACHABLE_MS it says what failed, while it keeps trying.
+    /** @param {RTCPeerConnection} pc */
+    #watchPath(pc) {
+        clearInterval(this.pathTimer);
+        this.noPathSince = Date.now();
+        this.relayRefused = 0;
+        this.remoteCandidates = 0;
+        this.unreachable = false;
+        this.pathTimer = window.setInterval(() => {
+            if (pc !== this.pc) {
+                clearInterval(this.pathTimer);
+                return;
+            }
+            if (!this.noPathSince || pc.connectionState === 'connected') return;
+            const stuck = Date.now() - this.noPathSince;
+            if (stuck >= STUCK_MS && Date.now() - this.lastRestart >= STUCK_MS) this.#newPath();
+            if (stuck >= UNREACHABLE_MS && !this.unreachable) {
+                this.unreachable = true;
+                this.#enqueue(() => this.#sayWhatFailed(pc));
+            }
+        }, PATH_WATCH_MS);
+    }
+
+    // Tells the user why the call has no path, in the one of three ways that fits, with what to try.
+    /** @param {RTCPeerConnection} pc */
+    async #sayWhatFailed(pc) {
+        if (pc !== this.pc) return;
+        if (this.relayRefused) {
+            this.#notice('notice.failRelayRefused', { code: this.relayRefused }, 'error');
+        } else if (this.remoteCandidates === 0) {
+            this.#notice('notice.failPeerNetwork', null, 'error');
+        } else {
+            this.#notice('notice.failNoPath', null, 'error');
         }
     }
 
@@ -702,7 +791,8 @@ export class Call {
             return;
         }
         this.lastRestart = Date.now();
-        this.#notice('notice.restarting', null, 'error');
+        // Once the user was told what failed, that stays on screen while the retries go on.
+        if (!this.unreachable) this.#notice('notice.restarting', null, 'error');
         this.#enqueue(async () => {
             if (pc !== this.pc) return;
             try {
@@ -717,6 +807,9 @@ export class Call {
 
     #resetPeer() {
         clearTimeout(this.disconnectTimer);
+        clearInterval(this.pathTimer);
+        this.noPathSince = 0;
+        this.unreachable = false;
         const pc = this.pc;
         this.pc = null;
         this.audioTx = null;
@@ -736,6 +829,7 @@ export class Call {
             pc.ontrack = null;
             pc.ondatachannel = null;
             pc.onconnectionstatechange = null;
+            pc.onicecandidateerror = null;
             pc.close();
         }
         this.remoteStream = null;

@@ -12,7 +12,7 @@ export function validRoom(room) {
 // The server → client events, named as the protocol names them; each handler is (room, socketId).
 const ROOM_EVENTS = /** @type {const} */ (['joined', 'other_joined', 'full', 'leaved', 'bye']);
 
-/** @typedef {(room: string, socketId: string) => void} RoomHandler */
+/** @typedef {(room: string, socketId: string, resumed: boolean) => void} RoomHandler */
 /** @typedef {{event?: string, code?: string, reason?: string}} Refusal */
 
 export class Signaling {
@@ -44,6 +44,9 @@ export class Signaling {
         /** @type {((err: Refusal) => void) | null} */
         this.onerror = null;
         this.connectCount = 0;
+        // The key of our seat, from joined: a join after a network change takes the seat back with it.
+        /** @type {{room: string, key: string} | null} */
+        this.seat = null;
     }
 
     get connected() {
@@ -70,7 +73,16 @@ export class Signaling {
         socket.on('disconnect', (reason) => this.#call('ondisconnect', reason));
         socket.on('connect_error', (err) => this.#call('onconnect_error', err));
         for (const name of ROOM_EVENTS) {
-            socket.on(name, (room, socketId) => this.#call(`on${name}`, room, socketId));
+            socket.on(name, (room, socketId, extra) => {
+                let resumed = false;
+                if (name === 'joined' && extra && typeof extra.resume === 'string') {
+                    this.seat = { room, key: extra.resume };
+                    resumed = extra.resumed === true;
+                } else if ((name === 'leaved' || name === 'full') && this.seat && this.seat.room === room) {
+                    this.seat = null;
+                }
+                this.#call(`on${name}`, room, socketId, resumed);
+            });
         }
         socket.on('message', (room, data) => this.#call('onmessage', room, data));
         socket.on('error', (err) => this.#call('onerror', err || {}));
@@ -87,12 +99,18 @@ export class Signaling {
         this.socket = null;
     }
 
+    // Always sends an options object, so the server hands out the seat's key: the access options
+    // (password, token) given, and the key held for room, if any: back on a new socket before the
+    // server noticed the old one died, the page takes its own seat back.
     /**
      * @param {string} room
-     * @param {object} [options] join's options (access.js): sent only when there are some
+     * @param {{password?: string, token?: string}} [options] join's access options (access.js)
      */
     join(room, options) {
-        return options ? this.#emit('join', room, options) : this.#emit('join', room);
+        /** @type {{password?: string, token?: string, resume?: string}} */
+        const opts = { ...options };
+        if (this.seat && this.seat.room === room) opts.resume = this.seat.key;
+        return this.#emit('join', room, opts);
     }
 
     /** @param {string} room */

@@ -89,6 +89,7 @@ const ui = {
     state: el('state', HTMLOutputElement),
     stats: {
         conn: el('stat-conn', H),
+        path: el('stat-path', H),
         local: el('stat-local', H),
         remote: el('stat-remote', H),
         rtt: el('stat-rtt', H),
@@ -265,6 +266,12 @@ function showStats(s) {
         return;
     }
     st.conn.textContent = s.connectionState || '–';
+    if (s.path) {
+        setText(st.path, s.path);
+    } else {
+        delete st.path.dataset.i18n;
+        st.path.textContent = '–';
+    }
     st.local.textContent = s.localCandidateType || '–';
     st.remote.textContent = s.remoteCandidateType || '–';
     st.rtt.textContent = typeof s.rtt === 'number' ? `${Math.round(s.rtt * 1000)} ms` : '–';
@@ -580,6 +587,7 @@ function start() {
             localStream: () => call.localStream,
             remoteStream: () => call.remoteStream,
             peer: () => call.peer,
+            notice: () => (current ? current.key : null),
             socketId: () => signaling.id,
             connected: () => signaling.connected,
         }),

@@ -8,6 +8,7 @@ export function summarizeStats(report) {
     const out = {
         timestamp: 0, bytesSent: 0, bytesReceived: 0,
         localCandidateType: '', remoteCandidateType: '', rtt: /** @type {number | null} */ (null),
+        path: '',
         frameWidth: 0, frameHeight: 0,
     };
     /** @type {any} */
@@ -36,6 +37,22 @@ export function summarizeStats(report) {
         out.localCandidateType = local ? local.candidateType : '';
         out.remoteCandidateType = remote ? remote.candidateType : '';
         out.rtt = typeof pair.currentRoundTripTime === 'number' ? pair.currentRoundTripTime : null;
+        out.path = pathOf(local, remote);
     }
     return out;
+}
+
+/**
+ * Which path carries the call, as a catalogue key: direct, through our relay (reached over UDP, TCP
+ * or TLS), or through the other side's relay only.
+ * @param {any} local the selected pair's local candidate
+ * @param {any} remote its remote candidate
+ */
+export function pathOf(local, remote) {
+    if (local && local.candidateType === 'relay') {
+        const over = { udp: 'path.relayUdp', tcp: 'path.relayTcp', tls: 'path.relayTls' };
+        return over[/** @type {'udp' | 'tcp' | 'tls'} */ (local.relayProtocol)] || 'path.relayUdp';
+    }
+    if (remote && remote.candidateType === 'relay') return 'path.relayPeer';
+    return local ? 'path.direct' : '';
 }

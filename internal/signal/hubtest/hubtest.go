@@ -15,6 +15,7 @@ import (
 
 type step struct {
 	op, room string
+	key      string // for resume: the key presented
 	member   room.Member
 	data     string
 	lock     access.Hash // join under this lock; what "lock" must read
@@ -30,6 +31,9 @@ func out(k signal.Kind, name string, m, peer room.Member, data string) signal.Ou
 	}
 	return o
 }
+
+// keyOf is the resume key the cases give each member's seat.
+func keyOf(m room.Member) string { return string(m) + ".secret-of-" + string(m) }
 
 // Run drives a fresh hub from newHub through each case; room names carry prefix so that runs
 // against a shared store do not meet.
@@ -52,6 +56,25 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 			{op: "disconnect", member: "m3", want: []signal.Outcome{out(signal.Gone, r("a"), "m3", "m2", "")}},
 			{op: "disconnect", member: "m2", want: []signal.Outcome{out(signal.Gone, r("a"), "m2", "", "")}},
 			{op: "disconnect", member: "m2"},
+		}},
+		{"a seat taken back", []step{
+			{op: "join", room: r("s"), member: "p1", want: []signal.Outcome{out(signal.Joined, r("s"), "p1", "", "")}},
+			{op: "join", room: r("s"), member: "p2", want: []signal.Outcome{out(signal.Joined, r("s"), "p2", "p1", "")}},
+			{op: "resume", room: r("s"), key: "p1.wrong", member: "p3", err: signal.ErrNoSeat},
+			{op: "resume", room: r("s"), key: "nobody.secret", member: "p3", err: signal.ErrNoSeat},
+			{op: "resume", room: r("e"), key: keyOf("p1"), member: "p3", err: signal.ErrNoSeat},
+			{op: "resume", room: r("s"), key: keyOf("p1"), member: "p2", err: room.ErrAlreadyJoined},
+			{op: "resume", room: r("s"), key: keyOf("p1"), member: "p3", want: []signal.Outcome{
+				out(signal.Replaced, r("s"), "p1", "", ""), out(signal.Resumed, r("s"), "p3", "p2", "")}},
+			{op: "disconnect", member: "p1"}, // the dead socket's end changes nothing
+			{op: "relay", room: r("s"), member: "p2", data: offer, want: []signal.Outcome{out(signal.Relayed, r("s"), "p2", "p3", offer)}},
+			{op: "resume", room: r("s"), key: keyOf("p1"), member: "p4", err: signal.ErrNoSeat}, // used up
+			{op: "resume", room: r("s"), key: keyOf("p3"), member: "p4", want: []signal.Outcome{
+				out(signal.Replaced, r("s"), "p3", "", ""), out(signal.Resumed, r("s"), "p4", "p2", "")}},
+			{op: "disconnect", member: "p2", want: []signal.Outcome{out(signal.Gone, r("s"), "p2", "p4", "")}},
+			{op: "resume", room: r("s"), key: keyOf("p2"), member: "p5", err: signal.ErrNoSeat}, // gone with its socket
+			{op: "leave", room: r("s"), member: "p4", want: []signal.Outcome{out(signal.Left, r("s"), "p4", "", "")}},
+			{op: "resume", room: r("s"), key: keyOf("p4"), member: "p5", err: signal.ErrNoSeat},
 		}},
 		{"refusals", []step{
 			{op: "join", room: r("b"), member: "n1", want: []signal.Outcome{out(signal.Joined, r("b"), "n1", "", "")}},
@@ -81,6 +104,21 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 			{op: "lock", room: r("d"), count: 1},
 			{op: "leave", room: r("d"), member: "p3", want: []signal.Outcome{out(signal.Left, r("d"), "p3", "", "")}},
 		}},
+		// A seat taken back keeps the room's lock and start; the room's life goes on to its end.
+		{"a locked seat taken back", []step{
+			{op: "join", room: r("k"), member: "q1", lock: "h1", want: []signal.Outcome{out(signal.Joined, r("k"), "q1", "", "")}},
+			{op: "join", room: r("k"), member: "q2", lock: "h1", want: []signal.Outcome{out(signal.Joined, r("k"), "q2", "q1", "")}},
+			{op: "resume", room: r("k"), key: keyOf("q1"), member: "q3", want: []signal.Outcome{
+				out(signal.Replaced, r("k"), "q1", "", ""), out(signal.Resumed, r("k"), "q3", "q2", "")}},
+			{op: "lock", room: r("k"), lock: "h1", count: 2},
+			{op: "join", room: r("k"), member: "q4", lock: "h1", want: []signal.Outcome{out(signal.Full, r("k"), "q4", "", "")}},
+			{op: "leave", room: r("k"), member: "q3", want: []signal.Outcome{out(signal.Left, r("k"), "q3", "q2", "")}},
+			{op: "lock", room: r("k"), lock: "h1", count: 1},
+			{op: "resume", room: r("k"), key: keyOf("q2"), member: "q5", want: []signal.Outcome{
+				out(signal.Replaced, r("k"), "q2", "", ""), out(signal.Resumed, r("k"), "q5", "", "")}},
+			{op: "disconnect", member: "q5", want: []signal.Outcome{out(signal.Gone, r("k"), "q5", "", "")}},
+			{op: "lock", room: r("k")},
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,13 +133,15 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 				var err error
 				switch s.op {
 				case "join":
-					err = hub.Join(s.room, s.member, s.lock)
+					err = hub.Join(s.room, s.member, s.lock, keyOf(s.member))
 				case "lock":
 					var lock access.Hash
 					var n int
 					if lock, n, err = hub.Lock(s.room); err == nil && (lock != s.lock || n != s.count) {
 						t.Fatalf("step %d lock(%s) = %q, %d; want %q, %d", i, s.room, lock, n, s.lock, s.count)
 					}
+				case "resume":
+					err = hub.Resume(s.room, s.key, s.member, keyOf(s.member))
 				case "leave":
 					err = hub.Leave(s.room, s.member)
 				case "relay":

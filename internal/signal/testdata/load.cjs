@@ -6,7 +6,7 @@ const { io } = require('socket.io-client');
 const [url, rooms, messages] = [process.argv[2], +process.argv[3], +process.argv[4]];
 
 function open() {
-  const socket = io(url, { transports: ['websocket'], rejectUnauthorized: false, forceNew: true, reconnection: false });
+  const socket = io(url, { transports: ['websocket'], rejectUnauthorized: false, forceNew: true, reconnection: false, timeout: 45000 }); // a loaded CI box may take long to accept 400 handshakes
   return new Promise((resolve, reject) => {
     socket.on('connect', () => resolve(socket));
     socket.on('connect_error', reject);
