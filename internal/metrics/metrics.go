@@ -40,6 +40,7 @@ var (
 	byesDesc     = desc("byes_total", "Byes sent: a peer left or disconnected.")
 	relayedDesc  = desc("messages_relayed_total", "Messages relayed to a peer.")
 	refusedDesc  = desc("events_refused_total", "Events answered with an error event.")
+	refusedBy    = desc("events_refused_by_code_total", "Events answered with an error event, by its code.", "code")
 	limitedDesc  = desc("limited_total", "Connections and events over the per-IP limits.")
 	allocsDesc   = desc("turn_allocations", "TURN allocations open now.")
 	allocsTotal  = desc("turn_allocations_total", "TURN allocations ever made.")
@@ -51,7 +52,7 @@ var (
 	turnAcceptEr = desc("turn_accept_errors_total", "Failed accepts on the TURN TCP/TLS listeners (e.g. out of file descriptors).")
 	redisUpDesc  = desc("redis_up", "1 when the shared room store (Redis) is reachable and this node registered in it.")
 	descriptions = []*prometheus.Desc{socketsDesc, roomsDesc, joinsDesc, fullsDesc, byesDesc, relayedDesc,
-		refusedDesc, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets,
+		refusedDesc, refusedBy, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets,
 		turnTCPDesc, turnTCPRef, turnAcceptEr, redisUpDesc}
 )
 
@@ -81,6 +82,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(byesDesc, s.Byes)
 	counter(relayedDesc, s.Relayed)
 	counter(refusedDesc, s.Refused)
+	for code, n := range s.RefusedBy {
+		counter(refusedBy, n, code)
+	}
 	counter(limitedDesc, s.Limited)
 	if c.src.Redis != nil {
 		up := 0.0
