@@ -49,6 +49,9 @@ const PATH_WATCH_MS = 2500;
 const RELAY_REFUSALS = [401, 403, 437, 486, 508];
 // Fraction of the TURN credential lifetime after which they are fetched again.
 const ICE_REFRESH_FRACTION = 0.8;
+// How often, and at most how long each time, a rate-limited ICE server request waits and asks again.
+const ICE_RATE_RETRIES = 3;
+const ICE_RATE_WAIT_MAX_S = 5;
 
 export class Call {
     /**
@@ -943,7 +946,13 @@ export class Call {
     /** @param {boolean} force */
     async #iceConfig(force) {
         if (!force && this.ice && Date.now() < this.ice.refreshAt) return this.ice;
-        const res = await fetch('/api/ice-servers', { cache: 'no-store', credentials: 'same-origin' });
+        let res = await fetch('/api/ice-servers', { cache: 'no-store', credentials: 'same-origin' });
+        // A few reloads in a row hit the per-address rate limit: wait as told (briefly) rather than call without TURN.
+        for (let retry = 0; res.status === 429 && retry < ICE_RATE_RETRIES; retry++) {
+            const wait = Math.min(Number(res.headers.get('Retry-After')) || 1, ICE_RATE_WAIT_MAX_S);
+            await new Promise((resolve) => window.setTimeout(resolve, wait * 1000));
+            res = await fetch('/api/ice-servers', { cache: 'no-store', credentials: 'same-origin' });
+        }
         if (!res.ok) throw new Error(`ice servers: HTTP ${res.status}`);
         const body = await res.json();
         const ttl = Number(body.ttl) > 0 ? Number(body.ttl) : 3600;
