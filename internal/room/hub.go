@@ -1,19 +1,19 @@
-package signal
+package room
 
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
 	"duet/internal/access"
-	"duet/internal/room"
 )
 
 // Hub holds the room table and carries the changes it makes to every node with a member concerned.
 // The in-memory hub serves one node; a shared one (Redis) lets the two people of a room sit on
-// different nodes. Every change is handed to the apply function given to the hub's constructor, on
-// each node concerned, in the order the changes were made.
+// different nodes. A change reaches this node either in the Delivery the call returns or, from a
+// shared store, on Incoming; either way each member hears of the changes in the order they were made.
 type Hub interface {
 	// Lock reads the password hash of room ("" for an open room) and how many people are in it.
 	// Errors: ErrUnavailable.
@@ -21,25 +21,44 @@ type Hub interface {
 	// Join puts m in room if the room's lock is still lock: an empty room takes lock as its own
 	// ("" opens it), a room with people in it takes m only under the lock it has (else
 	// ErrLockChanged and nothing changes). The outcome is Joined or Full. A joined member's seat is
-	// kept with key, which Resume wants. Errors: room.ErrInOtherRoom, room.ErrAlreadyJoined,
-	// ErrLockChanged, ErrUnavailable.
-	Join(name string, m room.Member, lock access.Hash, key string) error
+	// kept with key, which Resume wants. Errors: ErrInOtherRoom, ErrAlreadyJoined, ErrLockChanged,
+	// ErrUnavailable.
+	Join(name string, m Member, lock access.Hash, key string) (Delivery, error)
 	// Resume gives the seat held in room under key to m, who is in no room, and keeps it under
 	// newKey: a page back on a new socket before its dead one was noticed. The outcomes are Replaced
 	// (to the old member's node, which closes its socket) then Resumed (to m's); the peer hears
 	// nothing, it is the same person. ErrNoSeat when no seat is held under key (the old socket is gone
 	// or the key is wrong): join instead. The room's lock and start are untouched. Other errors as
 	// for Join.
-	Resume(name string, key string, m room.Member, newKey string) error
-	// Leave takes m out of room (outcome Left); room.ErrNotInRoom if it is not there.
-	Leave(name string, m room.Member) error
+	Resume(name string, key string, m Member, newKey string) (Delivery, error)
+	// Leave takes m out of room (outcome Left); ErrNotInRoom if it is not there.
+	Leave(name string, m Member) (Delivery, error)
 	// Disconnect takes m out of whatever room it is in (outcome Gone).
-	Disconnect(m room.Member)
+	Disconnect(m Member) Delivery
 	// Relay hands data to the other member of room (outcome Relayed, none when m is alone).
-	Relay(name string, from room.Member, data json.RawMessage) error
+	Relay(name string, from Member, data json.RawMessage) (Delivery, error)
 	// Occupancy counts the rooms by the number of people in them.
-	Occupancy() [room.Capacity + 1]int
+	Occupancy() [Capacity + 1]int
+	// Incoming carries, in order, the outcomes that reach this node from a shared store; Close
+	// closes it.
+	Incoming() <-chan Outcome
 	Close() error
+}
+
+// Delivery is what one call changed, for the caller to deliver to this node's members, in order,
+// before calling Done: the room's next change waits for Done, so nobody hears of two changes in
+// another order than they were made, and the hub holds no lock while they are delivered.
+type Delivery struct {
+	Outcomes []Outcome
+	prev     <-chan struct{} // closed when the room's previous delivery is done
+	done     chan struct{}   // closed by Done
+}
+
+// Done lets the room's next delivery go.
+func (d Delivery) Done() {
+	if d.done != nil {
+		close(d.done)
+	}
 }
 
 // ErrUnavailable means the shared room store cannot be reached.
@@ -54,12 +73,12 @@ var ErrNoSeat = errors.New("no seat held under this resume key")
 
 // KeyOwner is the member a resume key was made for: keys are "<member>.<secret>", so a store looks
 // the seat up by member and compares the whole key.
-func KeyOwner(key string) (room.Member, bool) {
+func KeyOwner(key string) (Member, bool) {
 	i := strings.LastIndexByte(key, '.')
 	if i <= 0 || i == len(key)-1 {
 		return "", false
 	}
-	return room.Member(key[:i]), true
+	return Member(key[:i]), true
 }
 
 // Kind says what changed.
@@ -76,11 +95,32 @@ const (
 	Replaced                 // Member's seat in Room went to its owner's new socket: close Member
 )
 
+// kindNames names every Kind; a shared store's scripts refer to the kinds by these names.
+var kindNames = [...]string{Joined: "joined", Full: "full", Left: "left", Gone: "gone", Relayed: "relayed",
+	Evicted: "evicted", Resumed: "resumed", Replaced: "replaced"}
+
+// Kinds lists every Kind, in order.
+func Kinds() []Kind {
+	ks := make([]Kind, 0, len(kindNames)-1)
+	for k := Joined; int(k) < len(kindNames); k++ {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+// String is the kind's name, or kind(N) for a number that names none.
+func (k Kind) String() string {
+	if k >= Joined && int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return "kind(" + strconv.Itoa(int(k)) + ")"
+}
+
 // Outcome is one change of the room table, with the members it concerns.
 type Outcome struct {
 	Kind         Kind
 	Room         string
-	Member, Peer room.Member
+	Member, Peer Member
 	Data         json.RawMessage
 	// Started is when the room got its first member, as the store recorded it (Joined, Left, Gone).
 	Started time.Time
@@ -88,9 +128,3 @@ type Outcome struct {
 	// (webhooks), once across nodes (Joined, Left, Gone).
 	Own bool
 }
-
-// Apply delivers an outcome's events to the members connected to this node.
-type Apply func(Outcome)
-
-// NewHub makes a hub that calls apply for each change; nil in Config means the in-memory hub.
-type NewHub func(apply Apply) (Hub, error)
