@@ -120,24 +120,37 @@ func (d driverLogger) Printf(ctx context.Context, format string, v ...any) {
 	d.l.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
+// Validate checks the settings; internal/config calls it too, so a bad one stops duet at start-up.
+func (c Config) Validate() error {
+	_, err := c.withDefaults().options()
+	return err
+}
+
+// options are the client's settings as given (c with defaults), before New's timeouts.
+func (c Config) options() (*redis.Options, error) {
+	if c.TTL <= c.Heartbeat {
+		return nil, fmt.Errorf("redishub: TTL %v must be longer than the heartbeat %v", c.TTL, c.Heartbeat)
+	}
+	if c.Options != nil {
+		o := *c.Options
+		return &o, nil
+	}
+	if c.URL == "" {
+		return nil, errors.New("redishub: no Redis URL")
+	}
+	opts, err := redis.ParseURL(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redishub: --redis-url: %w", err)
+	}
+	return opts, nil
+}
+
 // New checks the settings and makes the Redis client; it does not connect yet.
 func New(cfg Config) (*Hub, error) {
 	cfg = cfg.withDefaults()
-	opts := cfg.Options
-	if opts == nil {
-		if cfg.URL == "" {
-			return nil, errors.New("redishub: no Redis URL")
-		}
-		var err error
-		if opts, err = redis.ParseURL(cfg.URL); err != nil {
-			return nil, fmt.Errorf("redishub: %w", err)
-		}
-	} else {
-		o := *opts
-		opts = &o
-	}
-	if cfg.TTL <= cfg.Heartbeat {
-		return nil, fmt.Errorf("redishub: TTL %v must be longer than the heartbeat %v", cfg.TTL, cfg.Heartbeat)
+	opts, err := cfg.options()
+	if err != nil {
+		return nil, err
 	}
 	// Fail fast when Redis is away: a join must not hang for go-redis's default 5 s dial and retries.
 	if opts.DialTimeout == 0 {

@@ -47,10 +47,11 @@ func DefaultConfig() Config {
 		MaxConns: DefaultMaxConns, Access: DefaultAccess(), Logger: slog.Default()}
 }
 
-var errConfig = errors.New("signal: MaxConns must be positive")
+var errConfig = errors.New("signal: the connection limits (--conn-rate, --event-rate, --max-conn-per-ip, --max-conns) must be positive")
 
-func (c Config) validate() error {
-	if c.MaxConns < 1 {
+// Validate checks the settings; internal/config calls it too, so a bad one stops duet at start-up.
+func (c Config) Validate() error {
+	if c.Limits.ConnRate <= 0 || c.Limits.EventRate <= 0 || c.Limits.MaxConnPerIP < 1 || c.MaxConns < 1 {
 		return errConfig
 	}
 	return c.Access.validate()
@@ -83,7 +84,7 @@ type member struct {
 
 // New creates the signaling server; mount Handler at /socket.io/.
 func New(cfg Config) (*Server, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{
