@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"duet/internal/access"
@@ -50,14 +52,56 @@ type Hub interface {
 // another order than they were made, and the hub holds no lock while they are delivered.
 type Delivery struct {
 	Outcomes []Outcome
-	prev     <-chan struct{} // closed when the room's previous delivery is done
-	done     chan struct{}   // closed by Done
+	turn     *turn // of the room, in the in-memory hub
+	ticket   uint64
 }
 
 // Done lets the room's next delivery go.
 func (d Delivery) Done() {
-	if d.done != nil {
-		close(d.done)
+	if d.turn != nil {
+		d.turn.next()
+	}
+}
+
+// turn orders the deliveries of one room: each change takes the next ticket under the hub's lock,
+// and is handed back once the deliveries of every earlier ticket are done. Relays, which change
+// nothing, take theirs under the shared lock: they may pass each other, never a change.
+type turn struct {
+	issued  atomic.Uint64 // tickets taken: under the hub's lock, which relays hold shared
+	done    atomic.Uint64 // tickets whose delivery is done
+	waiting atomic.Int32  // callers in wait's slow path
+	mu      sync.Mutex
+	cond    sync.Cond // on mu: done moved while someone waits
+}
+
+func newTurn() *turn {
+	t := &turn{}
+	t.cond.L = &t.mu
+	return t
+}
+
+// wait returns once every ticket before ticket is done; at once, with nothing locked, when they are.
+func (t *turn) wait(ticket uint64) {
+	if t.done.Load() == ticket {
+		return
+	}
+	t.mu.Lock()
+	t.waiting.Add(1)
+	for t.done.Load() != ticket {
+		t.cond.Wait()
+	}
+	t.waiting.Add(-1)
+	t.mu.Unlock()
+}
+
+// next ends a ticket's delivery; a waiter counted before done moved is woken, one counted after
+// sees done moved.
+func (t *turn) next() {
+	t.done.Add(1)
+	if t.waiting.Load() > 0 {
+		t.mu.Lock()
+		t.cond.Broadcast()
+		t.mu.Unlock()
 	}
 }
 

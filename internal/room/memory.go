@@ -13,11 +13,11 @@ import (
 // memoryHub is the single-node hub: the room table in this process. Its lock covers the table only;
 // the outcomes go back to the caller, and each room's deliveries follow one another (Delivery).
 type memoryHub struct {
-	mu    sync.Mutex
+	mu    sync.RWMutex
 	rooms *Rooms
-	meta  map[string]roomMeta      // of every room with someone in it
-	keys  map[Member]string        // resume key of each seated member
-	turns map[string]chan struct{} // of every room with someone in it: its last delivery's Done
+	meta  map[string]roomMeta // of every room with someone in it
+	keys  map[Member]string   // resume key of each seated member
+	turns map[string]*turn    // of every room with someone in it
 
 	incoming chan Outcome // nothing comes from elsewhere: closed by Close
 	closing  sync.Once
@@ -32,32 +32,35 @@ type roomMeta struct {
 // NewMemoryHub is the default hub, the room table of a single node.
 func NewMemoryHub() (Hub, error) {
 	return &memoryHub{rooms: New(), meta: map[string]roomMeta{}, keys: map[Member]string{},
-		turns: map[string]chan struct{}{}, incoming: make(chan Outcome)}, nil
+		turns: map[string]*turn{}, incoming: make(chan Outcome)}, nil
 }
 
-// deliver queues outs behind the room's previous delivery (h.mu held). A room left empty forgets its
+// deliver queues outs behind the room's earlier deliveries (h.mu held). A room left empty forgets its
 // turn: its next change concerns none of the members this one goes to.
 func (h *memoryHub) deliver(name string, outs ...Outcome) Delivery {
-	d := Delivery{Outcomes: outs, prev: h.turns[name], done: make(chan struct{})}
+	t := h.turns[name]
+	if t == nil {
+		t = newTurn()
+		h.turns[name] = t
+	}
+	d := Delivery{Outcomes: outs, turn: t, ticket: t.issued.Add(1) - 1}
 	if h.rooms.Count(name) == 0 {
 		delete(h.turns, name)
-	} else {
-		h.turns[name] = d.done
 	}
 	return d
 }
 
-// wait returns d once the room's previous delivery is done (h.mu not held).
+// wait returns d once the room's earlier deliveries are done (h.mu not held).
 func wait(d Delivery, err error) (Delivery, error) {
-	if d.prev != nil {
-		<-d.prev
+	if d.turn != nil {
+		d.turn.wait(d.ticket)
 	}
 	return d, err
 }
 
 func (h *memoryHub) Lock(name string) (access.Hash, int, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	return h.meta[name].lock, h.rooms.Count(name), nil
 }
 
@@ -148,20 +151,23 @@ func (h *memoryHub) ended(name string) time.Time {
 	return started
 }
 
+// Relay reads the table only, so relays run in parallel; a room with two members has its turn from
+// the joins.
 func (h *memoryHub) Relay(name string, from Member, data json.RawMessage) (Delivery, error) {
-	h.mu.Lock()
+	h.mu.RLock()
 	peer, err := h.rooms.Peer(name, from)
 	var d Delivery
 	if err == nil && peer != "" {
-		d = h.deliver(name, Outcome{Kind: Relayed, Room: name, Member: from, Peer: peer, Data: data})
+		t := h.turns[name]
+		d = Delivery{Outcomes: []Outcome{{Kind: Relayed, Room: name, Member: from, Peer: peer, Data: data}}, turn: t, ticket: t.issued.Add(1) - 1}
 	}
-	h.mu.Unlock()
+	h.mu.RUnlock()
 	return wait(d, err)
 }
 
 func (h *memoryHub) Occupancy() [Capacity + 1]int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	return h.rooms.Occupancy()
 }
 
