@@ -109,11 +109,11 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 	}
 	sigConfig := cfg.Signal(invites, hooks, log)
 	var redisHealth func() error
-	if cfg.RedisURL != "" {
-		shared, err := redishub.New(redishub.Config{URL: cfg.RedisURL, Logger: log.With("component", "redis")})
-		if err != nil {
-			return err
-		}
+	shared, err := cfg.Redis(log)
+	if err != nil {
+		return err
+	}
+	if shared != nil {
 		redishub.DriverLogs(log)
 		sigConfig.Hub, redisHealth = shared.Open, shared.Healthy
 	}

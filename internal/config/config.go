@@ -19,7 +19,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 
-	"duet/internal/access"
 	"duet/internal/signal"
 	"duet/internal/turn"
 	"duet/internal/web"
@@ -94,9 +93,10 @@ func (p *PortRange) Set(s string) error {
 	return nil
 }
 
-// flags binds every setting to a flag on a fresh FlagSet, with its default.
+// flags binds every setting to a flag on a fresh FlagSet, with its default: the owning package's.
 func flags(c *Config) *flag.FlagSet {
 	fs := flag.NewFlagSet("duet", flag.ContinueOnError)
+	limits := signal.DefaultLimits()
 	fs.StringVar(&c.Listen, "listen", "", `HTTPS address of the page, Socket.IO and /api (":8443", or ":443" with --domain)`)
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "certificate file (PEM); without it a self-signed certificate for localhost is made")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "private key file (PEM) for --tls-cert")
@@ -116,9 +116,9 @@ func flags(c *Config) *flag.FlagSet {
 		c.AllowedOrigins = append(c.AllowedOrigins, s)
 		return nil
 	})
-	fs.Float64Var(&c.ConnRate, "conn-rate", 2, "new Socket.IO connections per second per IP (bursts of ten seconds' worth)")
-	fs.Float64Var(&c.EventRate, "event-rate", 50, "Socket.IO events per second per IP (bursts of ten seconds' worth)")
-	fs.IntVar(&c.MaxConnPerIP, "max-conn-per-ip", 50, "Socket.IO connections open at once per IP (per /64 for IPv6)")
+	fs.Float64Var(&c.ConnRate, "conn-rate", limits.ConnRate, "new Socket.IO connections per second per IP (bursts of ten seconds' worth)")
+	fs.Float64Var(&c.EventRate, "event-rate", limits.EventRate, "Socket.IO events per second per IP (bursts of ten seconds' worth)")
+	fs.IntVar(&c.MaxConnPerIP, "max-conn-per-ip", limits.MaxConnPerIP, "Socket.IO connections open at once per IP (per /64 for IPv6)")
 	fs.IntVar(&c.MaxConns, "max-conns", signal.DefaultMaxConns, "Socket.IO connections open at once, all addresses together")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; never expose it")
 	fs.Float64Var(&c.ICERate, "ice-rate", web.DefaultICERate, "/api/ice-servers requests per second per IP (bursts of ten seconds' worth); over it: 429")
@@ -146,11 +146,11 @@ func flags(c *Config) *flag.FlagSet {
 		c.PublicIP, err = netip.ParseAddr(s)
 		return err
 	})
-	c.RelayPorts = PortRange{49152, 65535}
+	c.RelayPorts = PortRange{turn.DefaultRelayMinPort, turn.DefaultRelayMaxPort}
 	fs.Var(&c.RelayPorts, "relay-ports", "UDP port range for relayed media")
-	fs.StringVar(&c.Realm, "realm", "duet", "TURN realm")
+	fs.StringVar(&c.Realm, "realm", turn.DefaultRealm, "TURN realm")
 	fs.StringVar(&c.TURNSecret, "turn-secret", "", "TURN REST API shared secret (coturn's static-auth-secret); random at start-up when empty")
-	fs.DurationVar(&c.TURNTTL, "turn-ttl", 24*time.Hour, "lifetime of the TURN credentials handed to pages")
+	fs.DurationVar(&c.TURNTTL, "turn-ttl", turn.DefaultTTL, "lifetime of the TURN credentials handed to pages")
 	fs.Func("turn-urls", "TURN/STUN URL to hand out instead of the embedded relay's (repeatable), e.g. turn:turn.example.org:3478", func(s string) error {
 		c.TURNURLs = append(c.TURNURLs, s)
 		return nil
@@ -337,9 +337,6 @@ func (c Config) validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
 	}
-	if c.ConnRate <= 0 || c.EventRate <= 0 || c.MaxConnPerIP < 1 || c.MaxConns < 1 {
-		errs = append(errs, errors.New("--conn-rate, --event-rate, --max-conn-per-ip and --max-conns must be positive"))
-	}
 	if c.TURNMaxAllocations < 1 || c.TURNMaxAllocPerIP < 1 || c.TURNMaxAllocTotal < 1 || c.TURNMaxTCPPerIP < 1 || c.TURNMaxTCPTotal < 1 {
 		errs = append(errs, errors.New("--turn-max-allocations, --turn-max-allocations-per-ip, --turn-max-allocations-total, --turn-max-tcp-per-ip and --turn-max-tcp-total must be at least 1"))
 	}
@@ -349,6 +346,7 @@ func (c Config) validate() error {
 	if c.ICERate <= 0 {
 		errs = append(errs, errors.New("--ice-rate must be positive"))
 	}
+	errs = append(errs, c.validateParts())
 	if c.Rooms == signal.RoomsToken && len(c.APIKeys) == 0 {
 		errs = append(errs, errors.New("--rooms token: without --api-key nobody can mint an invite"))
 	}
@@ -358,10 +356,7 @@ func (c Config) validate() error {
 			break
 		}
 	}
-	if c.InviteSecret != "" && len(c.InviteSecret) < access.MinKeyLen {
-		errs = append(errs, fmt.Errorf("--invite-secret: at least %d bytes", access.MinKeyLen))
-	}
-	if (c.WebhookURL == "") != (c.WebhookSecret == "") {
+	if c.WebhookURL == "" && c.WebhookSecret != "" {
 		errs = append(errs, errors.New("--webhook-url and --webhook-secret go together"))
 	}
 	for _, o := range c.EmbedOrigins {

@@ -8,18 +8,17 @@ import (
 	"time"
 
 	"duet/internal/room"
-	"duet/internal/signal"
 )
 
 // decode reads an outcome framed by the scripts: kind digit, room, member, peer, the member's node
 // and the room's start (unix ms) as netstrings (<len>:<bytes>), then the relayed payload as it was
 // sent. node is this node's id: the outcome is Own when the member is connected here.
-func decode(f, node string) (signal.Outcome, error) {
-	var o signal.Outcome
-	if f == "" || f[0] < '1' || f[0] > '8' || f[0] == '6' { // 6, Evicted, is this node's own finding
+func decode(f, node string) (room.Outcome, error) {
+	var o room.Outcome
+	if f == "" || !published(room.Kind(f[0]-'0')) {
 		return o, errors.New("bad outcome kind")
 	}
-	o.Kind = signal.Kind(f[0] - '0')
+	o.Kind = room.Kind(f[0] - '0')
 	rest := f[1:]
 	var fields [5]string
 	for i := range fields {

@@ -1,6 +1,14 @@
 package redishub
 
-import "github.com/redis/go-redis/v9"
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"duet/internal/room"
+)
 
 // The room table lives in Redis under the key prefix P (default "duet:"):
 //
@@ -12,7 +20,7 @@ import "github.com/redis/go-redis/v9"
 //	P alive:<n>    string  node n's heartbeat, with a TTL refreshed every heartbeat
 //	P nodes        set     every node that registered and was not reaped yet
 //	P occ          hash    "1" and "2": how many rooms hold one and two members
-//	P key:<m>      string  the resume key of m's seat (signal.Hub.Resume), gone with the seat
+//	P key:<m>      string  the resume key of m's seat (room.Hub.Resume), gone with the seat
 //
 // Every change is one Lua script: it checks, changes the table and PUBLISHes the outcome to the
 // channel P node:<n> of each node concerned. Redis runs scripts one at a time and delivers each
@@ -20,12 +28,30 @@ import "github.com/redis/go-redis/v9"
 // it in the order they were made. Scripts touch keys they compute, so they need one Redis (or a
 // primary with replicas / Sentinel), not Redis Cluster.
 //
-// An outcome is framed as kind (one digit, signal.Kind) followed by room, member, peer, the member's
+// An outcome is framed as kind (one digit, room.Kind) followed by room, member, peer, the member's
 // node and the room's start (unix ms) as netstrings (<len>:<bytes>) and then the raw payload of a
-// relay, byte for byte.
+// relay, byte for byte. The scripts name the kinds (send(JOINED, …)) with the numbers luaKinds takes
+// from Go.
+
+// luaKinds declares every room.Kind for Lua as Go numbers it ("local JOINED, FULL, … = 1, 2, …"), so
+// that a reordered Go constant changes the scripts with it.
+func luaKinds() string {
+	var names, nums []string
+	for _, k := range room.Kinds() {
+		names = append(names, strings.ToUpper(k.String()))
+		nums = append(nums, strconv.Itoa(int(k)))
+	}
+	return "local " + strings.Join(names, ", ") + " = " + strings.Join(nums, ", ") + "\n"
+}
+
+// published reports whether the scripts send outcomes of kind k: every kind framed as one digit
+// but Evicted, which is this node's own finding.
+func published(k room.Kind) bool {
+	return k != room.Evicted && k <= 9 && slices.Contains(room.Kinds(), k)
+}
 
 // prelude is shared by the scripts: ARGV[1] is always the key prefix.
-const prelude = `
+var prelude = luaKinds() + `
 local P = ARGV[1]
 local function ns(s) return #s .. ':' .. s end
 -- send publishes one outcome to each distinct node in nodes (empty strings skipped); mnode is the
@@ -101,7 +127,7 @@ local all = redis.call('HGETALL', rk)
 local n = #all / 2
 if n > 0 and (redis.call('HGET', metak, 'lock') or '') ~= lock then return 'changed' end
 if n >= cap then
-  send('2', rname, m, '', node, '', nil, {node})
+  send(FULL, rname, m, '', node, '', nil, {node})
   return 'full'
 end
 local peer, pnode = '', ''
@@ -112,7 +138,7 @@ redis.call('SET', mk, rname)
 redis.call('SET', P .. 'key:' .. m, ARGV[7])
 redis.call('SADD', P .. 'members:' .. node, m)
 occ(n, n + 1)
-send('1', rname, m, peer, node, redis.call('HGET', metak, 'started'), nil, {node, pnode})
+send(JOINED, rname, m, peer, node, redis.call('HGET', metak, 'started'), nil, {node, pnode})
 return 'joined'
 `)
 
@@ -143,8 +169,8 @@ redis.call('SET', P .. 'member:' .. m, rname)
 redis.call('SET', P .. 'key:' .. m, newkey)
 if onode ~= '' then redis.call('SREM', P .. 'members:' .. onode, old) end
 redis.call('SADD', P .. 'members:' .. node, m)
-send('8', rname, old, '', onode, '', nil, {onode})
-send('7', rname, m, peer, node, '', nil, {node})
+send(REPLACED, rname, old, '', onode, '', nil, {onode})
+send(RESUMED, rname, m, peer, node, '', nil, {node})
 return 'resumed'
 `)
 
@@ -153,7 +179,7 @@ var leaveScript = redis.NewScript(prelude + `
 local rname, m = ARGV[2], ARGV[3]
 if redis.call('GET', P .. 'member:' .. m) ~= rname then return 'not_in_room' end
 local r, mnode, peer, pnode, started = remove(m)
-send('3', r, m, peer, mnode, started, nil, {mnode, pnode})
+send(LEFT, r, m, peer, mnode, started, nil, {mnode, pnode})
 return 'left'
 `)
 
@@ -162,7 +188,7 @@ var goneScript = redis.NewScript(prelude + `
 local m = ARGV[2]
 local r, mnode, peer, pnode, started = remove(m)
 if not r then return 0 end
-send('4', r, m, peer, mnode, started, nil, {mnode, pnode})
+send(GONE, r, m, peer, mnode, started, nil, {mnode, pnode})
 return 1
 `)
 
@@ -175,7 +201,7 @@ if redis.call('HEXISTS', rk, m) == 0 then return 'not_in_room' end
 local all = redis.call('HGETALL', rk)
 for i = 1, #all, 2 do
   if all[i] ~= m then
-    send('5', rname, m, all[i], '', '', ARGV[4], {all[i + 1]})
+    send(RELAYED, rname, m, all[i], '', '', ARGV[4], {all[i + 1]})
     return 'relayed'
   end
 end
@@ -248,9 +274,9 @@ for _, m in ipairs(ms) do
   redis.call('SREM', sk, m)
   if r then
     if force == '1' then
-      send('4', r, m, peer, mnode, started, nil, {mnode, pnode})
+      send(GONE, r, m, peer, mnode, started, nil, {mnode, pnode})
     else
-      send('4', r, m, peer, mnode, started, nil, {pnode})
+      send(GONE, r, m, peer, mnode, started, nil, {pnode})
     end
   end
 end

@@ -29,8 +29,8 @@ type Config struct {
 	// AllowedOrigins lists the page origins (https://host[:port]) allowed to connect instead of the
 	// server's own; "*" allows any.
 	AllowedOrigins []string
-	// Hub makes the room table; nil is the in-memory one of a single node.
-	Hub NewHub
+	// Hub makes the room table; nil is the in-memory one of a single node (room.NewMemoryHub).
+	Hub func() (room.Hub, error)
 	// Access: room passwords, invite tokens and the guess limits.
 	Access Access
 	// Webhooks, when set, hears about rooms starting and finishing and people joining and leaving.
@@ -47,10 +47,11 @@ func DefaultConfig() Config {
 		MaxConns: DefaultMaxConns, Access: DefaultAccess(), Logger: slog.Default()}
 }
 
-var errConfig = errors.New("signal: MaxConns must be positive")
+var errConfig = errors.New("signal: the connection limits (--conn-rate, --event-rate, --max-conn-per-ip, --max-conns) must be positive")
 
-func (c Config) validate() error {
-	if c.MaxConns < 1 {
+// Validate checks the settings; internal/config calls it too, so a bad one stops duet at start-up.
+func (c Config) Validate() error {
+	if c.Limits.ConnRate <= 0 || c.Limits.EventRate <= 0 || c.Limits.MaxConnPerIP < 1 || c.MaxConns < 1 {
 		return errConfig
 	}
 	return c.Access.validate()
@@ -63,7 +64,8 @@ type Server struct {
 	guard    *guard
 	gate     *gate
 	webhooks *webhook.Sender
-	hub      Hub
+	hub      room.Hub
+	received chan struct{} // closed when the hub's incoming outcomes have all been applied
 	counters counters
 	maxConns int64
 	open     atomic.Int64 // connections admitted and not yet ended
@@ -82,7 +84,7 @@ type member struct {
 
 // New creates the signaling server; mount Handler at /socket.io/.
 func New(cfg Config) (*Server, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{
@@ -92,21 +94,40 @@ func New(cfg Config) (*Server, error) {
 		webhooks: cfg.Webhooks,
 		maxConns: int64(cfg.MaxConns),
 		sockets:  map[room.Member]*member{},
+		received: make(chan struct{}),
 	}
 	newHub := cfg.Hub
 	if newHub == nil {
-		newHub = NewMemoryHub
+		newHub = room.NewMemoryHub
 	}
-	hub, err := newHub(s.apply)
+	hub, err := newHub()
 	if err != nil {
 		return nil, err
 	}
 	s.hub = hub
 	s.io, err = sio.New(sio.Config{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logger: cfg.Logger}, s)
 	if err != nil {
+		_ = hub.Close()
 		return nil, err
 	}
+	go s.receive()
 	return s, nil
+}
+
+// receive applies the outcomes that reach this node from a shared room store, until the hub closes.
+func (s *Server) receive() {
+	defer close(s.received)
+	for o := range s.hub.Incoming() {
+		s.apply(o)
+	}
+}
+
+// deliver applies the outcomes a hub call handed back, then lets the room's next change go.
+func (s *Server) deliver(d room.Delivery) {
+	for _, o := range d.Outcomes {
+		s.apply(o)
+	}
+	d.Done()
 }
 
 // Handler serves the Socket.IO transports (polling and websocket).
@@ -118,6 +139,7 @@ func (s *Server) Close() {
 	if err := s.hub.Close(); err != nil {
 		s.log.Warn("closing the room hub", "err", err)
 	}
+	<-s.received
 }
 
 // Admit checks a new connection against the origin policy and the limits, and counts it until it ends.
@@ -151,7 +173,7 @@ func (s *Server) Connect(c *sio.Socket) {
 // Disconnect takes a socket out of its room; it is the last call about c.
 func (s *Server) Disconnect(c *sio.Socket, _ error) {
 	id := room.Member(c.ID())
-	s.hub.Disconnect(id)
+	s.deliver(s.hub.Disconnect(id))
 	s.mu.Lock()
 	delete(s.sockets, id)
 	s.mu.Unlock()
@@ -212,7 +234,9 @@ func (s *Server) enter(id room.Member, ip netip.Prefix, name string, opts JoinOp
 	key := s.newKey(id, opts.given)
 	if opts.Resume != "" {
 		// ErrNoSeat: the old socket is gone (or the key is wrong), an ordinary join follows
-		if err := s.hub.Resume(name, opts.Resume, id, key); !errors.Is(err, ErrNoSeat) {
+		d, err := s.hub.Resume(name, opts.Resume, id, key)
+		s.deliver(d)
+		if !errors.Is(err, room.ErrNoSeat) {
 			return joinRefusal(name, err)
 		}
 	}
@@ -233,7 +257,9 @@ func (s *Server) enter(id room.Member, ip netip.Prefix, name string, opts JoinOp
 		if r != nil {
 			return r
 		}
-		if err := s.hub.Join(name, id, lock, key); !errors.Is(err, ErrLockChanged) {
+		d, err := s.hub.Join(name, id, lock, key)
+		s.deliver(d)
+		if !errors.Is(err, room.ErrLockChanged) {
 			return joinRefusal(name, err)
 		}
 	}
@@ -299,7 +325,9 @@ func (s *Server) joined(m room.Member, name string, resumed bool) bool {
 func (s *Server) leave(c *sio.Socket, args []json.RawMessage) {
 	name, r := roomArg("leave", args)
 	if r == nil {
-		switch err := s.hub.Leave(name, room.Member(c.ID())); {
+		d, err := s.hub.Leave(name, room.Member(c.ID()))
+		s.deliver(d)
+		switch {
 		case errors.Is(err, room.ErrNotInRoom):
 			r = refuse("leave", "not_in_room", "you are not in room %q", name)
 		case err != nil:
@@ -316,7 +344,9 @@ func (s *Server) message(c *sio.Socket, args []json.RawMessage) {
 	if r == nil {
 		var data json.RawMessage
 		if data, r = payloadArg("message", args); r == nil {
-			switch err := s.hub.Relay(name, room.Member(c.ID()), data); {
+			d, err := s.hub.Relay(name, room.Member(c.ID()), data)
+			s.deliver(d)
+			switch {
 			case errors.Is(err, room.ErrNotInRoom):
 				r = refuse("message", "not_in_room", "you are not in room %q", name)
 			case err != nil:
@@ -335,10 +365,10 @@ func unavailable(event string, err error) *refusal {
 
 // apply turns a change of the room table into protocol events for the members on this node. Each
 // change is counted once: on the node of the member the event is delivered to.
-func (s *Server) apply(o Outcome) {
+func (s *Server) apply(o room.Outcome) {
 	name, member := o.Room, string(o.Member)
 	switch o.Kind {
-	case Joined:
+	case room.Joined:
 		s.report(o)
 		if s.joined(o.Member, name, false) {
 			s.counters.joins.Add(1)
@@ -347,26 +377,26 @@ func (s *Server) apply(o Outcome) {
 			s.emit(o.Peer, "other_joined", name, member)
 			s.emit(o.Peer, "otherjoin", name, member) // the name classic demo clients listen for
 		}
-	case Full:
+	case room.Full:
 		if s.emit(o.Member, "full", name, member) {
 			s.counters.fulls.Add(1)
 		}
-	case Left, Gone:
+	case room.Left, room.Gone:
 		s.report(o)
-		if o.Kind == Left {
+		if o.Kind == room.Left {
 			s.emit(o.Member, "leaved", name, member)
 		}
 		if o.Peer != "" && s.emit(o.Peer, "bye", name, member) {
 			s.counters.byes.Add(1)
 		}
-	case Relayed:
+	case room.Relayed:
 		if s.emit(o.Peer, "message", name, o.Data) {
 			s.counters.relayed.Add(1)
 		}
-	case Resumed:
+	case room.Resumed:
 		// Only the page itself hears of it: for its peer the same person is still there.
 		s.joined(o.Member, name, true)
-	case Replaced:
+	case room.Replaced:
 		// The old socket of a page that came back on a new one: dead, or about to be.
 		s.mu.RLock()
 		m := s.sockets[o.Member]
@@ -374,7 +404,7 @@ func (s *Server) apply(o Outcome) {
 		if m != nil {
 			m.c.Close()
 		}
-	case Evicted:
+	case room.Evicted:
 		// Closing the transport, not a Socket.IO disconnect, makes the page reconnect and join again.
 		s.mu.RLock()
 		m := s.sockets[o.Member]

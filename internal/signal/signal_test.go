@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"duet/internal/room"
 	"duet/internal/siotest"
 )
 
@@ -133,7 +134,7 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"join without a room", "join", nil, "invalid_room"},
 		{"join an empty name", "join", []any{""}, "invalid_room"},
-		{"join a name too long", "join", []any{strings.Repeat("r", MaxRoomLen+1)}, "invalid_room"},
+		{"join a name too long", "join", []any{strings.Repeat("r", room.MaxNameLen+1)}, "invalid_room"},
 		{"join a name with a slash", "join", []any{"a/b"}, "invalid_room"},
 		{"join a name with a space", "join", []any{"a b"}, "invalid_room"},
 		{"join a number", "join", []any{42}, "invalid_room"},

@@ -5,13 +5,13 @@ import (
 	"fmt"
 
 	"duet/internal/access"
+	"duet/internal/room"
 )
 
 // Limits on what a client may send.
 const (
-	MaxRoomLen  = 64
 	MaxPayload  = 64 << 10 // bytes of one message payload
-	maxArgBytes = MaxRoomLen + 2
+	maxArgBytes = room.MaxNameLen + 2
 )
 
 // refusal is the body of the `error` event: which event was refused, a stable code and a sentence.
@@ -30,16 +30,10 @@ func refuse(event, code, format string, a ...any) *refusal {
 // roomArg checks that args[0] is a JSON string naming a valid room.
 func roomArg(event string, args []json.RawMessage) (string, *refusal) {
 	raw, ok := arg(args, 0)
-	if !ok || len(raw) > maxArgBytes || len(raw) < 3 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", refuse(event, "invalid_room", "the first argument must be a room name: 1 to %d letters, digits, '-' or '_'", MaxRoomLen)
+	if !ok || len(raw) > maxArgBytes || len(raw) < 3 || raw[0] != '"' || raw[len(raw)-1] != '"' || !room.ValidName(string(raw[1:len(raw)-1])) {
+		return "", refuse(event, "invalid_room", "the first argument must be a room name: 1 to %d letters, digits, '-' or '_'", room.MaxNameLen)
 	}
-	name := raw[1 : len(raw)-1]
-	for _, c := range name {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
-			return "", refuse(event, "invalid_room", "the first argument must be a room name: 1 to %d letters, digits, '-' or '_'", MaxRoomLen)
-		}
-	}
-	return string(name), nil
+	return string(raw[1 : len(raw)-1]), nil
 }
 
 // payloadArg checks that args[1] is a JSON object under MaxPayload bytes, and returns it untouched.
