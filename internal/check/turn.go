@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
+
+	"duet/internal/pionlog"
 )
 
 // relayRange is the default relay port range; the check cannot see --relay-ports from outside.
@@ -164,7 +167,7 @@ func (r *run) turnClient(ctx context.Context, u iceURL, s iceServer) (c *turn.Cl
 		Conn:           conn,
 		Username:       s.Username,
 		Password:       s.Credential,
-		LoggerFactory:  pionLogs{r.log},
+		LoggerFactory:  pionlog.New(r.log, slog.LevelDebug),
 	})
 	if err == nil {
 		err = c.Listen()
