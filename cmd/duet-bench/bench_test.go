@@ -23,7 +23,7 @@ func testEnv(t *testing.T) *env {
 	}
 	dir := t.TempDir()
 	e := &env{duet: duettest.Binary(t), root: root, tmp: dir}
-	if e.cert, e.key, err = writeCert(dir); err != nil {
+	if e.cert, e.key, err = duettest.WriteCert(dir); err != nil {
 		t.Fatal(err)
 	}
 	return e

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"duet/internal/duettest"
 )
 
 const turnSecret = "bench-secret"
@@ -87,7 +89,7 @@ func (t turnLoad) String() string {
 
 // turnServer starts duet's embedded relay or coturn on a fresh port; it returns the process and port.
 func (e *env) startTURN(side string) (*proc, int, error) {
-	port, err := freePort()
+	port, err := duettest.FreeUDPTCPPort()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -154,11 +156,11 @@ func (e *env) uclientAgainst(ctx context.Context, side string, load turnLoad) (u
 func runUclient(ctx context.Context, p *proc, port int, load turnLoad) (uclientResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	cpu0 := cpuSeconds(p.pid())
+	cpu0 := cpuSeconds(p.PID())
 	t0 := time.Now()
 	out, err := exec.CommandContext(ctx, "turnutils_uclient", load.args(port)...).CombinedOutput()
 	wall := time.Since(t0)
-	cpu := cpuSeconds(p.pid()) - cpu0
+	cpu := cpuSeconds(p.PID()) - cpu0
 	if err != nil {
 		return uclientResult{}, fmt.Errorf("turnutils_uclient %s against %s: %v\n%s", load, p.name, err, tail(string(out), 15))
 	}
