@@ -69,11 +69,23 @@ func New(cfg Config) (http.Handler, error) {
 // Authorized reports whether r carries one of keys as a bearer token, comparing in constant time.
 func Authorized(keys []string, r *http.Request) bool {
 	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && oneOf(keys, given)
+}
+
+// AuthorizedBasic reports whether r carries one of keys as the password of HTTP basic auth (any
+// user name), for pages a person opens in a browser.
+func AuthorizedBasic(keys []string, r *http.Request) bool {
+	_, given, ok := r.BasicAuth()
+	return ok && oneOf(keys, given)
+}
+
+// oneOf compares given with every key in constant time.
+func oneOf(keys []string, given string) bool {
 	match := 0
 	for _, k := range keys {
 		match |= subtle.ConstantTimeCompare([]byte(given), []byte(k))
 	}
-	return ok && match == 1
+	return match == 1
 }
 
 func authorized(keys []string, next http.Handler) http.Handler {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"duet/internal/access"
 	"duet/internal/signal"
 	"duet/internal/turn"
 	"duet/internal/web"
@@ -47,6 +49,13 @@ type Config struct {
 	ICERate         float64
 	MetricsToken    string
 	MetricsListen   string
+
+	Rooms         signal.RoomsMode
+	APIKeys       []string
+	InviteSecret  string
+	WebhookURL    string
+	WebhookSecret string
+	EmbedOrigins  []string
 
 	TURNListen         string
 	TURNSListen        string
@@ -115,6 +124,19 @@ func flags(c *Config) *flag.FlagSet {
 	fs.Float64Var(&c.ICERate, "ice-rate", web.DefaultICERate, "/api/ice-servers requests per second per IP (bursts of ten seconds' worth); over it: 429")
 	fs.StringVar(&c.MetricsToken, "metrics-token", "", "serve /metrics on the HTTPS port to requests with 'Authorization: Bearer TOKEN' (without it: to loopback clients only)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "also serve /metrics over plain HTTP on this private address, e.g. 10.0.0.5:9100; never expose it")
+	c.Rooms = signal.RoomsOpen
+	fs.Var(&c.Rooms, "rooms", "who may enter a room: open (anyone who knows its name, and its password if it has one) or token (holders of an invite minted with POST /api/rooms)")
+	fs.Func("api-key", "key an application sends as 'Authorization: Bearer KEY' to POST /api/rooms and /status (repeatable); without one the API is off", func(s string) error {
+		c.APIKeys = append(c.APIKeys, s)
+		return nil
+	})
+	fs.StringVar(&c.InviteSecret, "invite-secret", "", "key that signs invite tokens (at least 32 bytes; the same on every node); random at start-up when empty")
+	fs.StringVar(&c.WebhookURL, "webhook-url", "", "POST signed JSON events (room_started, participant_joined, participant_left, room_finished) to this URL")
+	fs.StringVar(&c.WebhookSecret, "webhook-secret", "", "key that signs the webhook events (Duet-Signature header); required with --webhook-url")
+	fs.Func("embed-origin", "origin whose pages may show duet in an iframe, e.g. https://app.example.org (repeatable); others may not", func(s string) error {
+		c.EmbedOrigins = append(c.EmbedOrigins, s)
+		return nil
+	})
 	fs.StringVar(&c.RedisURL, "redis-url", "", "share rooms with other duet nodes through this Redis, e.g. redis://10.0.0.5:6379/0 (empty: rooms in memory)")
 
 	fs.StringVar(&c.TURNListen, "turn-listen", ":3478", `embedded TURN/STUN address, UDP and TCP; "" disables the embedded relay`)
@@ -243,7 +265,8 @@ func envValues(fs *flag.FlagSet, env []string) map[string]string {
 }
 
 // repeatable flags take a comma-separated list from one environment variable.
-var repeatable = map[string]bool{"turn-urls": true, "turn-allow-peer": true, "domain": true, "allowed-origin": true}
+var repeatable = map[string]bool{"turn-urls": true, "turn-allow-peer": true, "domain": true, "allowed-origin": true,
+	"api-key": true, "embed-origin": true}
 
 func splitList(fs *flag.FlagSet, name, v string) []string {
 	if !repeatable[name] {
@@ -326,10 +349,40 @@ func (c Config) validate() error {
 	if c.ICERate <= 0 {
 		errs = append(errs, errors.New("--ice-rate must be positive"))
 	}
+	if c.Rooms == signal.RoomsToken && len(c.APIKeys) == 0 {
+		errs = append(errs, errors.New("--rooms token: without --api-key nobody can mint an invite"))
+	}
+	for _, k := range c.APIKeys {
+		if len(k) < minAPIKeyLen {
+			errs = append(errs, fmt.Errorf("--api-key: a key needs at least %d characters", minAPIKeyLen))
+			break
+		}
+	}
+	if c.InviteSecret != "" && len(c.InviteSecret) < access.MinKeyLen {
+		errs = append(errs, fmt.Errorf("--invite-secret: at least %d bytes", access.MinKeyLen))
+	}
+	if (c.WebhookURL == "") != (c.WebhookSecret == "") {
+		errs = append(errs, errors.New("--webhook-url and --webhook-secret go together"))
+	}
+	for _, o := range c.EmbedOrigins {
+		if !isOrigin(o) {
+			errs = append(errs, fmt.Errorf("--embed-origin: %q is not an origin such as https://app.example.org", o))
+		}
+	}
 	if c.TURNBatch != turn.BatchAuto && c.TURNBatch != turn.BatchOff {
 		errs = append(errs, fmt.Errorf("--turn-batch: want %s or %s, got %q", turn.BatchAuto, turn.BatchOff, c.TURNBatch))
 	}
 	return errors.Join(errs...)
+}
+
+// minAPIKeyLen keeps API keys out of guessing range.
+const minAPIKeyLen = 16
+
+// isOrigin accepts scheme://host[:port] with nothing more, as CSP and Permissions-Policy want it.
+func isOrigin(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && !strings.ContainsAny(s, " ;,'\"*")
 }
 
 // TURNSOnHTTPSPort reports whether the HTTPS port also serves TURN over TLS (--turns-on-https;

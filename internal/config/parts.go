@@ -5,18 +5,42 @@ import (
 	"crypto/tls"
 	"log/slog"
 
+	"duet/internal/access"
 	"duet/internal/signal"
 	"duet/internal/turn"
+	"duet/internal/webhook"
 )
 
-// Signal returns the signaling server's settings.
-func (c Config) Signal(log *slog.Logger) signal.Config {
+// Signal returns the signaling server's settings; invites verifies invite tokens, hooks (nil for
+// none) hears about rooms.
+func (c Config) Signal(invites *access.Signer, hooks *webhook.Sender, log *slog.Logger) signal.Config {
 	cfg := signal.DefaultConfig()
+	cfg.Access.Rooms, cfg.Access.Signer = c.Rooms, invites
+	cfg.Webhooks = hooks
 	cfg.Limits = signal.Limits{ConnRate: c.ConnRate, EventRate: c.EventRate, MaxConnPerIP: c.MaxConnPerIP}
 	cfg.MaxConns = c.MaxConns
 	cfg.AllowedOrigins = c.AllowedOrigins
 	cfg.Logger = log.With("component", "signal")
 	return cfg
+}
+
+// Invites returns the invite signer: --invite-secret, or a random key drawn at start-up (generated
+// is true), which no other node shares and no restart keeps.
+func (c Config) Invites() (signer *access.Signer, generated bool, err error) {
+	key := []byte(c.InviteSecret)
+	if len(key) == 0 {
+		key, generated = []byte(rand.Text()+rand.Text()), true
+	}
+	signer, err = access.NewSigner(key)
+	return signer, generated, err
+}
+
+// Webhooks starts the webhook sender, or returns nil without --webhook-url.
+func (c Config) Webhooks(log *slog.Logger) (*webhook.Sender, error) {
+	if c.WebhookURL == "" {
+		return nil, nil
+	}
+	return webhook.New(webhook.Config{URL: c.WebhookURL, Secret: []byte(c.WebhookSecret), Logger: log.With("component", "webhook")})
 }
 
 // TURN returns the relay's settings. Without --turn-secret it draws a random secret (generated is

@@ -41,7 +41,7 @@ func TestEvictedWhenSeatTaken(t *testing.T) {
 	// and the scenario is tried again in a new room.
 	for try := range 3 {
 		name := fmt.Sprintf("seat%d", try)
-		if err := a.Join(name, room.Member("a"+name), ""); err != nil {
+		if err := a.Join(name, room.Member("a"+name), "", ""); err != nil {
 			t.Fatal(err)
 		}
 		recA.expect(t, "A", out(signal.Joined, name, room.Member("a"+name), "", ""))
@@ -59,7 +59,7 @@ func TestEvictedWhenSeatTaken(t *testing.T) {
 			if o.Kind != signal.Evicted || o.Room != name || o.Member != room.Member("a"+name) {
 				t.Fatalf("A's outcome %s, want Evicted of a%s from %s", show(o), name, name)
 			}
-			if err := a.Join("elsewhere", room.Member("a"+name), ""); err != nil {
+			if err := a.Join("elsewhere", room.Member("a"+name), "", ""); err != nil {
 				t.Fatalf("the evicted member cannot join again: %v", err)
 			}
 			return
@@ -74,7 +74,7 @@ func TestEvictedWhenSeatTaken(t *testing.T) {
 func joinSoon(t *testing.T, h *redishub.Hub, name string, m room.Member) {
 	t.Helper()
 	eventually(t, 5*time.Second, "a join after the flush", func() bool {
-		err := h.Join(name, m, "")
+		err := h.Join(name, m, "", "")
 		if err != nil && !errors.Is(err, signal.ErrUnavailable) {
 			t.Fatal(err)
 		}

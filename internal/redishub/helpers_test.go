@@ -41,7 +41,7 @@ func helperNode(url, name, member string) int {
 		})
 	}
 	if err == nil {
-		err = h.Join(name, room.Member(member), "")
+		err = h.Join(name, room.Member(member), "", "")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)

@@ -59,7 +59,7 @@ func (h *Hub) receive(ctx context.Context) {
 				}
 			}
 		case *redis.Message:
-			o, err := decode(m.Payload)
+			o, err := decode(m.Payload, h.cfg.NodeID)
 			if err != nil {
 				h.log.Error("undecodable outcome from redis", "err", err)
 				continue

@@ -19,6 +19,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"duet/internal/access"
 	"duet/internal/room"
 	"duet/internal/signal"
 )
@@ -253,11 +254,26 @@ func (h *Hub) run(s *redis.Script, args ...any) (any, error) {
 	return res, nil
 }
 
-func (h *Hub) Join(name string, m room.Member, key string) error {
+func (h *Hub) Lock(name string) (access.Hash, int, error) {
+	res, err := h.run(lockScript, name)
+	if err != nil {
+		return "", 0, err
+	}
+	if v, ok := res.([]any); ok && len(v) == 2 {
+		lock, ok1 := v[0].(string)
+		n, ok2 := v[1].(int64)
+		if ok1 && ok2 {
+			return access.Hash(lock), int(n), nil
+		}
+	}
+	return "", 0, unavailable(fmt.Errorf("lock script answered %v", res))
+}
+
+func (h *Hub) Join(name string, m room.Member, lock access.Hash, key string) error {
 	if !h.subscribed.Load() {
 		return unavailable(errNotSubscribed)
 	}
-	res, err := h.run(joinScript, name, string(m), h.cfg.NodeID, room.Capacity, key)
+	res, err := h.run(joinScript, name, string(m), h.cfg.NodeID, room.Capacity, string(lock), key)
 	if err != nil {
 		return err
 	}
@@ -289,6 +305,8 @@ func (h *Hub) seated(name string, m room.Member, res any, script string) error {
 		return nil
 	case "full":
 		return nil
+	case "changed":
+		return signal.ErrLockChanged
 	case "no_seat":
 		return signal.ErrNoSeat
 	case "already":

@@ -44,11 +44,11 @@ func TestTwoNodes(t *testing.T) {
 	a, ra := node(t, r.URL())
 	b, rb := node(t, r.URL())
 
-	if err := a.Join("call", "a1", ""); err != nil {
+	if err := a.Join("call", "a1", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	ra.expect(t, "A", out(signal.Joined, "call", "a1", "", ""))
-	if err := b.Join("call", "b1", ""); err != nil {
+	if err := b.Join("call", "b1", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	rb.expect(t, "B", out(signal.Joined, "call", "b1", "a1", ""))
@@ -69,10 +69,10 @@ func TestTwoNodes(t *testing.T) {
 	}
 
 	// The same refusals as the in-memory hub, whichever node asks.
-	if err := b.Join("call", "b1", ""); !errors.Is(err, room.ErrAlreadyJoined) {
+	if err := b.Join("call", "b1", "", ""); !errors.Is(err, room.ErrAlreadyJoined) {
 		t.Errorf("second join: %v, want ErrAlreadyJoined", err)
 	}
-	if err := b.Join("other", "b1", ""); !errors.Is(err, room.ErrInOtherRoom) {
+	if err := b.Join("other", "b1", "", ""); !errors.Is(err, room.ErrInOtherRoom) {
 		t.Errorf("join of another room: %v, want ErrInOtherRoom", err)
 	}
 	if err := b.Leave("other", "b1"); !errors.Is(err, room.ErrNotInRoom) {
@@ -81,7 +81,7 @@ func TestTwoNodes(t *testing.T) {
 	if err := a.Relay("other", "a1", json.RawMessage(offer)); !errors.Is(err, room.ErrNotInRoom) {
 		t.Errorf("relay to another room: %v, want ErrNotInRoom", err)
 	}
-	if err := a.Join("call", "a2", ""); err != nil {
+	if err := a.Join("call", "a2", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	ra.expect(t, "A", out(signal.Full, "call", "a2", "", ""))
@@ -97,7 +97,7 @@ func TestTwoNodes(t *testing.T) {
 	rb.expect(t, "B", out(signal.Left, "call", "b1", "a1", ""))
 	ra.expect(t, "A", out(signal.Left, "call", "b1", "a1", ""))
 	c, rc := node(t, r.URL())
-	if err := c.Join("call", "c1", ""); err != nil {
+	if err := c.Join("call", "c1", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	rc.expect(t, "C", out(signal.Joined, "call", "c1", "a1", ""))
@@ -126,10 +126,10 @@ func TestOrderAcrossNodes(t *testing.T) {
 	for round := range 5 {
 		name := fmt.Sprintf("order-%d", round)
 		x, y, z := room.Member(fmt.Sprint("x", round)), room.Member(fmt.Sprint("y", round)), room.Member(fmt.Sprint("z", round))
-		if err := a.Join(name, x, ""); err != nil {
+		if err := a.Join(name, x, "", ""); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Join(name, y, ""); err != nil {
+		if err := b.Join(name, y, "", ""); err != nil {
 			t.Fatal(err)
 		}
 		ra.expect(t, "A", out(signal.Joined, name, x, "", ""), out(signal.Joined, name, y, x, ""))
@@ -147,7 +147,7 @@ func TestOrderAcrossNodes(t *testing.T) {
 		}()
 		// z joins from a third node meanwhile: Full while y is there, so it retries until it is in.
 		for joined := false; !joined; {
-			if err := c.Join(name, z, ""); err != nil {
+			if err := c.Join(name, z, "", ""); err != nil {
 				t.Fatal(err)
 			}
 			select {
@@ -222,7 +222,7 @@ func TestConcurrentJoins(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				if err := h.Join(name, room.Member(fmt.Sprintf("m%d-%d", i, round)), ""); err != nil {
+				if err := h.Join(name, room.Member(fmt.Sprintf("m%d-%d", i, round)), "", ""); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -272,7 +272,7 @@ func TestConcurrentJoins(t *testing.T) {
 func TestNodeKilled(t *testing.T) {
 	r := duettest.StartRedis(t)
 	b, rb := node(t, r.URL())
-	if err := b.Join("crash", "b1", ""); err != nil {
+	if err := b.Join("crash", "b1", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	rb.expect(t, "B", out(signal.Joined, "crash", "b1", "", ""))
@@ -306,7 +306,7 @@ func TestNodeKilled(t *testing.T) {
 		t.Logf("bye %v after the node died (bound %v)", took.Round(time.Millisecond), bound)
 	}
 	c, rc := node(t, r.URL())
-	if err := c.Join("crash", "c1", ""); err != nil {
+	if err := c.Join("crash", "c1", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	rc.expect(t, "C", out(signal.Joined, "crash", "c1", "b1", ""))
@@ -338,13 +338,13 @@ func TestRedisRestart(t *testing.T) {
 			b.Close()
 		}
 	}()
-	if err := a.Join("keep", "a1", ""); err != nil {
+	if err := a.Join("keep", "a1", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Join("keep", "b1", ""); err != nil {
+	if err := b.Join("keep", "b1", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Join("drop", "b2", ""); err != nil {
+	if err := b.Join("drop", "b2", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	recA.expect(t, "A", out(signal.Joined, "keep", "a1", "", ""), out(signal.Joined, "keep", "b1", "a1", ""))
@@ -355,7 +355,7 @@ func TestRedisRestart(t *testing.T) {
 		name string
 		do   func() error
 	}{
-		{"join", func() error { return a.Join("new", "a9", "") }},
+		{"join", func() error { return a.Join("new", "a9", "", "") }},
 		{"leave", func() error { return a.Leave("keep", "a1") }},
 		{"relay", func() error { return a.Relay("keep", "a1", json.RawMessage(offer)) }},
 	} {
@@ -384,11 +384,11 @@ func TestRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	recB.expect(t, "B", out(signal.Relayed, "keep", "a1", "b1", offer))
-	if err := b.Join("keep", "b1", ""); !errors.Is(err, room.ErrAlreadyJoined) {
+	if err := b.Join("keep", "b1", "", ""); !errors.Is(err, room.ErrAlreadyJoined) {
 		t.Errorf("b1 after the restart: %v, want ErrAlreadyJoined", err)
 	}
 	// New joins work.
-	if err := a.Join("new", "a9", ""); err != nil {
+	if err := a.Join("new", "a9", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	recA.expect(t, "A", out(signal.Joined, "new", "a9", "", ""))
@@ -424,12 +424,12 @@ func TestStartWithoutRedis(t *testing.T) {
 	if h.Healthy() == nil {
 		t.Error("healthy with redis down")
 	}
-	if err := h.Join("late", "l1", ""); !errors.Is(err, signal.ErrUnavailable) {
+	if err := h.Join("late", "l1", "", ""); !errors.Is(err, signal.ErrUnavailable) {
 		t.Errorf("join with redis down: %v, want ErrUnavailable", err)
 	}
 	r.Start()
 	eventually(t, 15*time.Second, "healthy once redis answers", func() bool { return h.Healthy() == nil })
-	if err := h.Join("late", "l1", ""); err != nil {
+	if err := h.Join("late", "l1", "", ""); err != nil {
 		t.Fatal(err)
 	}
 	rec.expect(t, "A", out(signal.Joined, "late", "l1", "", ""))

@@ -50,6 +50,9 @@ func (r *Rooms) Join(room string, m Member) (peer Member, err error) {
 	return peer, nil
 }
 
+// Count is how many people are in room.
+func (r *Rooms) Count(room string) int { return len(r.members[room]) }
+
 // Leave takes m out of room and returns the member who stays, if any.
 func (r *Rooms) Leave(room string, m Member) (peer Member, err error) {
 	if r.where[m] != room {

@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
+	"duet/internal/access"
 	"duet/internal/room"
 )
 
@@ -13,14 +15,21 @@ import (
 // different nodes. Every change is handed to the apply function given to the hub's constructor, on
 // each node concerned, in the order the changes were made.
 type Hub interface {
-	// Join puts m in room; the outcome is Joined or Full. A joined member's seat is kept with key,
-	// which Resume wants. Errors: room.ErrInOtherRoom, room.ErrAlreadyJoined, ErrUnavailable.
-	Join(name string, m room.Member, key string) error
+	// Lock reads the password hash of room ("" for an open room) and how many people are in it.
+	// Errors: ErrUnavailable.
+	Lock(name string) (lock access.Hash, members int, err error)
+	// Join puts m in room if the room's lock is still lock: an empty room takes lock as its own
+	// ("" opens it), a room with people in it takes m only under the lock it has (else
+	// ErrLockChanged and nothing changes). The outcome is Joined or Full. A joined member's seat is
+	// kept with key, which Resume wants. Errors: room.ErrInOtherRoom, room.ErrAlreadyJoined,
+	// ErrLockChanged, ErrUnavailable.
+	Join(name string, m room.Member, lock access.Hash, key string) error
 	// Resume gives the seat held in room under key to m, who is in no room, and keeps it under
 	// newKey: a page back on a new socket before its dead one was noticed. The outcomes are Replaced
 	// (to the old member's node, which closes its socket) then Resumed (to m's); the peer hears
 	// nothing, it is the same person. ErrNoSeat when no seat is held under key (the old socket is gone
-	// or the key is wrong): join instead. Other errors as for Join.
+	// or the key is wrong): join instead. The room's lock and start are untouched. Other errors as
+	// for Join.
 	Resume(name string, key string, m room.Member, newKey string) error
 	// Leave takes m out of room (outcome Left); room.ErrNotInRoom if it is not there.
 	Leave(name string, m room.Member) error
@@ -35,6 +44,10 @@ type Hub interface {
 
 // ErrUnavailable means the shared room store cannot be reached.
 var ErrUnavailable = errors.New("room store unavailable")
+
+// ErrLockChanged means the room's lock is no longer the one the joiner was checked against (the room
+// emptied and someone else opened it meanwhile): read it again.
+var ErrLockChanged = errors.New("the room's password changed meanwhile")
 
 // ErrNoSeat means no seat is held under a resume key.
 var ErrNoSeat = errors.New("no seat held under this resume key")
@@ -69,6 +82,11 @@ type Outcome struct {
 	Room         string
 	Member, Peer room.Member
 	Data         json.RawMessage
+	// Started is when the room got its first member, as the store recorded it (Joined, Left, Gone).
+	Started time.Time
+	// Own: Member is connected to this node, which therefore reports the change outside
+	// (webhooks), once across nodes (Joined, Left, Gone).
+	Own bool
 }
 
 // Apply delivers an outcome's events to the members connected to this node.

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+	"time"
 
+	"duet/internal/access"
 	"duet/internal/room"
 )
 
@@ -16,26 +18,46 @@ type memoryHub struct {
 	// order; relays take it shared, so they cannot overtake a bye yet run in parallel.
 	mu    sync.RWMutex
 	rooms *room.Rooms
+	meta  map[string]roomMeta    // of every room with someone in it
 	keys  map[room.Member]string // resume key of each seated member
+}
+
+// roomMeta is what a room keeps beside its members, for its life.
+type roomMeta struct {
+	lock    access.Hash
+	started time.Time
 }
 
 // NewMemoryHub is the default hub.
 func NewMemoryHub(apply Apply) (Hub, error) {
-	return &memoryHub{apply: apply, rooms: room.New(), keys: map[room.Member]string{}}, nil
+	return &memoryHub{apply: apply, rooms: room.New(), meta: map[string]roomMeta{}, keys: map[room.Member]string{}}, nil
 }
 
-func (h *memoryHub) Join(name string, m room.Member, key string) error {
+func (h *memoryHub) Lock(name string) (access.Hash, int, error) {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.meta[name].lock, h.rooms.Count(name), nil
+}
+
+func (h *memoryHub) Join(name string, m room.Member, lock access.Hash, key string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	n := h.rooms.Count(name)
+	if n > 0 && h.meta[name].lock != lock {
+		return ErrLockChanged
+	}
 	peer, err := h.rooms.Join(name, m)
 	switch {
 	case errors.Is(err, room.ErrFull):
-		h.apply(Outcome{Kind: Full, Room: name, Member: m})
+		h.apply(Outcome{Kind: Full, Room: name, Member: m, Own: true})
 	case err != nil:
 		return err
 	default:
+		if n == 0 {
+			h.meta[name] = roomMeta{lock: lock, started: time.Now()}
+		}
 		h.keys[m] = key
-		h.apply(Outcome{Kind: Joined, Room: name, Member: m, Peer: peer})
+		h.apply(Outcome{Kind: Joined, Room: name, Member: m, Peer: peer, Started: h.meta[name].started, Own: true})
 	}
 	return nil
 }
@@ -68,7 +90,7 @@ func (h *memoryHub) Leave(name string, m room.Member) error {
 		return err
 	}
 	delete(h.keys, m)
-	h.apply(Outcome{Kind: Left, Room: name, Member: m, Peer: peer})
+	h.apply(Outcome{Kind: Left, Room: name, Member: m, Peer: peer, Started: h.ended(name), Own: true})
 	return nil
 }
 
@@ -77,8 +99,17 @@ func (h *memoryHub) Disconnect(m room.Member) {
 	defer h.mu.Unlock()
 	if name, peer, ok := h.rooms.LeaveAll(m); ok {
 		delete(h.keys, m)
-		h.apply(Outcome{Kind: Gone, Room: name, Member: m, Peer: peer})
+		h.apply(Outcome{Kind: Gone, Room: name, Member: m, Peer: peer, Started: h.ended(name), Own: true})
 	}
+}
+
+// ended returns the room's start and forgets its lock once nobody is left (h.mu held).
+func (h *memoryHub) ended(name string) time.Time {
+	started := h.meta[name].started
+	if h.rooms.Count(name) == 0 {
+		delete(h.meta, name)
+	}
+	return started
 }
 
 func (h *memoryHub) Relay(name string, from room.Member, data json.RawMessage) error {

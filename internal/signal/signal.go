@@ -16,6 +16,7 @@ import (
 	"duet/internal/ipkey"
 	"duet/internal/room"
 	"duet/internal/sio"
+	"duet/internal/webhook"
 )
 
 // Config tunes the signaling server.
@@ -29,8 +30,12 @@ type Config struct {
 	// server's own; "*" allows any.
 	AllowedOrigins []string
 	// Hub makes the room table; nil is the in-memory one of a single node.
-	Hub    NewHub
-	Logger *slog.Logger
+	Hub NewHub
+	// Access: room passwords, invite tokens and the guess limits.
+	Access Access
+	// Webhooks, when set, hears about rooms starting and finishing and people joining and leaving.
+	Webhooks *webhook.Sender
+	Logger   *slog.Logger
 }
 
 // DefaultMaxConns fits a 1–2 GB VM: at the ~30 KiB a connected client costs today, about 600 MB.
@@ -39,7 +44,7 @@ const DefaultMaxConns = 20000
 // DefaultConfig detects a lost peer within 20 s, where Socket.IO's defaults take 45 s.
 func DefaultConfig() Config {
 	return Config{PingInterval: 10 * time.Second, PingTimeout: 10 * time.Second, Limits: DefaultLimits(),
-		MaxConns: DefaultMaxConns, Logger: slog.Default()}
+		MaxConns: DefaultMaxConns, Access: DefaultAccess(), Logger: slog.Default()}
 }
 
 var errConfig = errors.New("signal: MaxConns must be positive")
@@ -48,7 +53,7 @@ func (c Config) validate() error {
 	if c.MaxConns < 1 {
 		return errConfig
 	}
-	return nil
+	return c.Access.validate()
 }
 
 // Server is the Socket.IO endpoint in front of the room hub.
@@ -56,6 +61,8 @@ type Server struct {
 	io       *sio.Server
 	log      *slog.Logger
 	guard    *guard
+	gate     *gate
+	webhooks *webhook.Sender
 	hub      Hub
 	counters counters
 	maxConns int64
@@ -81,6 +88,8 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		log:      cfg.Logger,
 		guard:    newGuard(cfg.Limits, cfg.AllowedOrigins),
+		gate:     newGate(cfg.Access),
+		webhooks: cfg.Webhooks,
 		maxConns: int64(cfg.MaxConns),
 		sockets:  map[room.Member]*member{},
 	}
@@ -168,7 +177,7 @@ func (s *Server) Event(c *sio.Socket, name string, args []json.RawMessage) {
 	}
 	switch name {
 	case "join":
-		s.join(c, args)
+		s.join(c, m, args)
 	case "leave":
 		s.leave(c, args)
 	case "message":
@@ -178,34 +187,70 @@ func (s *Server) Event(c *sio.Socket, name string, args []json.RawMessage) {
 	}
 }
 
-func (s *Server) join(c *sio.Socket, args []json.RawMessage) {
+func (s *Server) join(c *sio.Socket, m *member, args []json.RawMessage) {
 	name, r := roomArg("join", args)
 	var opts JoinOptions
 	if r == nil {
 		opts, r = joinOptions(args)
 	}
 	if r == nil {
-		id := room.Member(c.ID())
-		key := s.newKey(id, opts.given)
-		err := ErrNoSeat
-		if opts.Resume != "" {
-			err = s.hub.Resume(name, opts.Resume, id, key)
-		}
-		if errors.Is(err, ErrNoSeat) { // no resume asked, or the old seat is gone: an ordinary join
-			err = s.hub.Join(name, id, key)
-		}
-		switch {
-		case errors.Is(err, room.ErrInOtherRoom):
-			r = refuse("join", "in_other_room", "leave your current room before joining %q", name)
-		case errors.Is(err, room.ErrAlreadyJoined):
-			r = refuse("join", "already_joined", "you are already in room %q", name)
-		case err != nil:
-			r = unavailable("join", err)
-		}
+		r = s.gate.invited(name, opts.Token)
+	}
+	if r == nil {
+		r = s.enter(room.Member(c.ID()), m.ip, name, opts)
 	}
 	if r != nil {
 		s.refused(c, r)
 	}
+}
+
+// enter takes back the seat held under opts.Resume, if one is; else it checks opts.Password against
+// the room's lock (or makes the lock of an empty room) and joins. The check is slow and runs outside
+// the hub, so the hub joins only under the lock that was checked; when the room changed hands
+// meanwhile, it starts over. A resume wants no password: its key proves the seat was let in.
+func (s *Server) enter(id room.Member, ip netip.Prefix, name string, opts JoinOptions) *refusal {
+	key := s.newKey(id, opts.given)
+	if opts.Resume != "" {
+		// ErrNoSeat: the old socket is gone (or the key is wrong), an ordinary join follows
+		if err := s.hub.Resume(name, opts.Resume, id, key); !errors.Is(err, ErrNoSeat) {
+			return joinRefusal(name, err)
+		}
+	}
+	for range 3 {
+		lock, n, err := s.hub.Lock(name)
+		if err != nil {
+			return unavailable("join", err)
+		}
+		var r *refusal
+		switch {
+		case n == 0 && opts.Password != "":
+			lock, r = s.gate.hash(ip, opts.Password)
+		case n == 0:
+			lock = ""
+		case lock != "":
+			r = s.gate.check(ip, name, lock, opts.Password)
+		}
+		if r != nil {
+			return r
+		}
+		if err := s.hub.Join(name, id, lock, key); !errors.Is(err, ErrLockChanged) {
+			return joinRefusal(name, err)
+		}
+	}
+	return refuse("join", "rate_limited", "room %q keeps changing hands; try again", name)
+}
+
+// joinRefusal is what a join or resume the hub did not take is told; nil when it took it.
+func joinRefusal(name string, err error) *refusal {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, room.ErrInOtherRoom):
+		return refuse("join", "in_other_room", "leave your current room before joining %q", name)
+	case errors.Is(err, room.ErrAlreadyJoined):
+		return refuse("join", "already_joined", "you are already in room %q", name)
+	}
+	return unavailable("join", err)
 }
 
 // newKey draws the resume key of m's next seat, kept for the joined event when m asked for one
@@ -294,6 +339,7 @@ func (s *Server) apply(o Outcome) {
 	name, member := o.Room, string(o.Member)
 	switch o.Kind {
 	case Joined:
+		s.report(o)
 		if s.joined(o.Member, name, false) {
 			s.counters.joins.Add(1)
 		}
@@ -306,6 +352,7 @@ func (s *Server) apply(o Outcome) {
 			s.counters.fulls.Add(1)
 		}
 	case Left, Gone:
+		s.report(o)
 		if o.Kind == Left {
 			s.emit(o.Member, "leaved", name, member)
 		}
@@ -352,7 +399,7 @@ func (s *Server) emit(m room.Member, event string, args ...any) bool {
 }
 
 func (s *Server) refused(c *sio.Socket, r *refusal) {
-	s.counters.refused.Add(1)
+	s.counters.refuse(r.Code)
 	s.log.Debug("refused", "socket", c.ID(), "event", r.Event, "code", r.Code)
 	body, _ := json.Marshal(r)
 	c.Emit("error", json.RawMessage(body))

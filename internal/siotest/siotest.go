@@ -43,7 +43,10 @@ func Run(t testing.TB, url string, client int, transports []string, steps ...Ste
 
 func Connect(name string) Step { return Step{"connect": name} }
 func Close(name string) Step   { return Step{"close": name} }
-func Quiet(name string) Step   { return Step{"quiet": name, "ms": 200} }
+
+// ConnectTo connects name to another server than the plan's (another node sharing the rooms).
+func ConnectTo(name, url string) Step { return Step{"connect": name, "url": url} }
+func Quiet(name string) Step          { return Step{"quiet": name, "ms": 200} }
 func Emit(name, event string, args ...any) Step {
 	return Step{"emit": name, "event": event, "args": args}
 }

@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -109,6 +110,10 @@ type Sender struct {
 	stop   context.CancelFunc
 	ctx    context.Context
 
+	// mu orders Send against Close: a late event (a disconnect during shutdown) is dropped, never sent on a closed queue.
+	mu     sync.RWMutex
+	closed bool
+
 	delivered, failed, dropped atomic.Uint64
 }
 
@@ -129,6 +134,12 @@ func (s *Sender) Send(e Event) bool {
 	if e.ID == "" {
 		e.ID = rand.Text()
 	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		s.dropped.Add(1)
+		return false
+	}
 	select {
 	case s.queue <- e:
 		return true
@@ -146,7 +157,12 @@ func (s *Sender) Stats() Stats {
 
 // Close delivers what is queued until ctx ends, then gives up on the rest.
 func (s *Sender) Close(ctx context.Context) {
-	close(s.queue)
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.queue)
+	}
+	s.mu.Unlock()
 	select {
 	case <-s.done:
 	case <-ctx.Done():

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"duet/internal/access"
 	"duet/internal/room"
 	"duet/internal/signal"
 )
@@ -17,6 +18,8 @@ type step struct {
 	key      string // for resume: the key presented
 	member   room.Member
 	data     string
+	lock     access.Hash // join under this lock; what "lock" must read
+	count    int         // what "lock" must read
 	err      error
 	want     []signal.Outcome
 }
@@ -55,23 +58,23 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 			{op: "disconnect", member: "m2"},
 		}},
 		{"a seat taken back", []step{
-			{op: "join", room: r("d"), member: "p1", want: []signal.Outcome{out(signal.Joined, r("d"), "p1", "", "")}},
-			{op: "join", room: r("d"), member: "p2", want: []signal.Outcome{out(signal.Joined, r("d"), "p2", "p1", "")}},
-			{op: "resume", room: r("d"), key: "p1.wrong", member: "p3", err: signal.ErrNoSeat},
-			{op: "resume", room: r("d"), key: "nobody.secret", member: "p3", err: signal.ErrNoSeat},
+			{op: "join", room: r("s"), member: "p1", want: []signal.Outcome{out(signal.Joined, r("s"), "p1", "", "")}},
+			{op: "join", room: r("s"), member: "p2", want: []signal.Outcome{out(signal.Joined, r("s"), "p2", "p1", "")}},
+			{op: "resume", room: r("s"), key: "p1.wrong", member: "p3", err: signal.ErrNoSeat},
+			{op: "resume", room: r("s"), key: "nobody.secret", member: "p3", err: signal.ErrNoSeat},
 			{op: "resume", room: r("e"), key: keyOf("p1"), member: "p3", err: signal.ErrNoSeat},
-			{op: "resume", room: r("d"), key: keyOf("p1"), member: "p2", err: room.ErrAlreadyJoined},
-			{op: "resume", room: r("d"), key: keyOf("p1"), member: "p3", want: []signal.Outcome{
-				out(signal.Replaced, r("d"), "p1", "", ""), out(signal.Resumed, r("d"), "p3", "p2", "")}},
+			{op: "resume", room: r("s"), key: keyOf("p1"), member: "p2", err: room.ErrAlreadyJoined},
+			{op: "resume", room: r("s"), key: keyOf("p1"), member: "p3", want: []signal.Outcome{
+				out(signal.Replaced, r("s"), "p1", "", ""), out(signal.Resumed, r("s"), "p3", "p2", "")}},
 			{op: "disconnect", member: "p1"}, // the dead socket's end changes nothing
-			{op: "relay", room: r("d"), member: "p2", data: offer, want: []signal.Outcome{out(signal.Relayed, r("d"), "p2", "p3", offer)}},
-			{op: "resume", room: r("d"), key: keyOf("p1"), member: "p4", err: signal.ErrNoSeat}, // used up
-			{op: "resume", room: r("d"), key: keyOf("p3"), member: "p4", want: []signal.Outcome{
-				out(signal.Replaced, r("d"), "p3", "", ""), out(signal.Resumed, r("d"), "p4", "p2", "")}},
-			{op: "disconnect", member: "p2", want: []signal.Outcome{out(signal.Gone, r("d"), "p2", "p4", "")}},
-			{op: "resume", room: r("d"), key: keyOf("p2"), member: "p5", err: signal.ErrNoSeat}, // gone with its socket
-			{op: "leave", room: r("d"), member: "p4", want: []signal.Outcome{out(signal.Left, r("d"), "p4", "", "")}},
-			{op: "resume", room: r("d"), key: keyOf("p4"), member: "p5", err: signal.ErrNoSeat},
+			{op: "relay", room: r("s"), member: "p2", data: offer, want: []signal.Outcome{out(signal.Relayed, r("s"), "p2", "p3", offer)}},
+			{op: "resume", room: r("s"), key: keyOf("p1"), member: "p4", err: signal.ErrNoSeat}, // used up
+			{op: "resume", room: r("s"), key: keyOf("p3"), member: "p4", want: []signal.Outcome{
+				out(signal.Replaced, r("s"), "p3", "", ""), out(signal.Resumed, r("s"), "p4", "p2", "")}},
+			{op: "disconnect", member: "p2", want: []signal.Outcome{out(signal.Gone, r("s"), "p2", "p4", "")}},
+			{op: "resume", room: r("s"), key: keyOf("p2"), member: "p5", err: signal.ErrNoSeat}, // gone with its socket
+			{op: "leave", room: r("s"), member: "p4", want: []signal.Outcome{out(signal.Left, r("s"), "p4", "", "")}},
+			{op: "resume", room: r("s"), key: keyOf("p4"), member: "p5", err: signal.ErrNoSeat},
 		}},
 		{"refusals", []step{
 			{op: "join", room: r("b"), member: "n1", want: []signal.Outcome{out(signal.Joined, r("b"), "n1", "", "")}},
@@ -82,6 +85,40 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 			{op: "leave", room: r("b"), member: "n1", want: []signal.Outcome{out(signal.Left, r("b"), "n1", "", "")}},
 			{op: "leave", room: r("b"), member: "n1", err: room.ErrNotInRoom},
 		}},
+		{"locks", []step{
+			{op: "lock", room: r("d")},
+			{op: "join", room: r("d"), member: "p1", lock: "h1", want: []signal.Outcome{out(signal.Joined, r("d"), "p1", "", "")}},
+			{op: "lock", room: r("d"), lock: "h1", count: 1},
+			{op: "join", room: r("d"), member: "p2", err: signal.ErrLockChanged},
+			{op: "join", room: r("d"), member: "p2", lock: "h2", err: signal.ErrLockChanged},
+			{op: "join", room: r("d"), member: "p2", lock: "h1", want: []signal.Outcome{out(signal.Joined, r("d"), "p2", "p1", "")}},
+			// A protected room that is full says so only to a joiner holding its lock.
+			{op: "join", room: r("d"), member: "p3", err: signal.ErrLockChanged},
+			{op: "join", room: r("d"), member: "p3", lock: "h1", want: []signal.Outcome{out(signal.Full, r("d"), "p3", "", "")}},
+			{op: "leave", room: r("d"), member: "p1", want: []signal.Outcome{out(signal.Left, r("d"), "p1", "p2", "")}},
+			{op: "lock", room: r("d"), lock: "h1", count: 1},
+			{op: "disconnect", member: "p2", want: []signal.Outcome{out(signal.Gone, r("d"), "p2", "", "")}},
+			// Empty, the room forgets its lock: the next one opens it as it likes.
+			{op: "lock", room: r("d")},
+			{op: "join", room: r("d"), member: "p3", want: []signal.Outcome{out(signal.Joined, r("d"), "p3", "", "")}},
+			{op: "lock", room: r("d"), count: 1},
+			{op: "leave", room: r("d"), member: "p3", want: []signal.Outcome{out(signal.Left, r("d"), "p3", "", "")}},
+		}},
+		// A seat taken back keeps the room's lock and start; the room's life goes on to its end.
+		{"a locked seat taken back", []step{
+			{op: "join", room: r("k"), member: "q1", lock: "h1", want: []signal.Outcome{out(signal.Joined, r("k"), "q1", "", "")}},
+			{op: "join", room: r("k"), member: "q2", lock: "h1", want: []signal.Outcome{out(signal.Joined, r("k"), "q2", "q1", "")}},
+			{op: "resume", room: r("k"), key: keyOf("q1"), member: "q3", want: []signal.Outcome{
+				out(signal.Replaced, r("k"), "q1", "", ""), out(signal.Resumed, r("k"), "q3", "q2", "")}},
+			{op: "lock", room: r("k"), lock: "h1", count: 2},
+			{op: "join", room: r("k"), member: "q4", lock: "h1", want: []signal.Outcome{out(signal.Full, r("k"), "q4", "", "")}},
+			{op: "leave", room: r("k"), member: "q3", want: []signal.Outcome{out(signal.Left, r("k"), "q3", "q2", "")}},
+			{op: "lock", room: r("k"), lock: "h1", count: 1},
+			{op: "resume", room: r("k"), key: keyOf("q2"), member: "q5", want: []signal.Outcome{
+				out(signal.Replaced, r("k"), "q2", "", ""), out(signal.Resumed, r("k"), "q5", "", "")}},
+			{op: "disconnect", member: "q5", want: []signal.Outcome{out(signal.Gone, r("k"), "q5", "", "")}},
+			{op: "lock", room: r("k")},
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -91,11 +128,18 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 				t.Fatal(err)
 			}
 			defer hub.Close()
+			life := map[string]time.Time{} // each room's start, from its first join until it empties
 			for i, s := range tc.steps {
 				var err error
 				switch s.op {
 				case "join":
-					err = hub.Join(s.room, s.member, keyOf(s.member))
+					err = hub.Join(s.room, s.member, s.lock, keyOf(s.member))
+				case "lock":
+					var lock access.Hash
+					var n int
+					if lock, n, err = hub.Lock(s.room); err == nil && (lock != s.lock || n != s.count) {
+						t.Fatalf("step %d lock(%s) = %q, %d; want %q, %d", i, s.room, lock, n, s.lock, s.count)
+					}
 				case "resume":
 					err = hub.Resume(s.room, s.key, s.member, keyOf(s.member))
 				case "leave":
@@ -114,6 +158,7 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 						if o.Kind != want.Kind || o.Room != want.Room || o.Member != want.Member || o.Peer != want.Peer || string(o.Data) != string(want.Data) {
 							t.Fatalf("step %d %s(%s, %s): outcome %+v, want %+v", i, s.op, s.room, s.member, o, want)
 						}
+						checkLife(t, life, o)
 					case <-time.After(5 * time.Second):
 						t.Fatalf("step %d %s(%s, %s): no outcome, want %+v", i, s.op, s.room, s.member, want)
 					}
@@ -128,5 +173,32 @@ func Run(t *testing.T, prefix string, newHub signal.NewHub) {
 				t.Errorf("rooms left behind: %v", occ)
 			}
 		})
+	}
+}
+
+// checkLife checks the outcomes that report a room's life: they concern a member of this node (Own),
+// and carry the time the store recorded at the room's first join until the room empties.
+func checkLife(t *testing.T, life map[string]time.Time, o signal.Outcome) {
+	t.Helper()
+	switch o.Kind {
+	case signal.Joined, signal.Left, signal.Gone:
+	default:
+		return
+	}
+	if !o.Own {
+		t.Fatalf("%+v: not marked as this node's member", o)
+	}
+	if d := time.Since(o.Started); d < -time.Second || d > time.Minute {
+		t.Fatalf("%+v: room started %v ago", o, d)
+	}
+	started, ok := life[o.Room]
+	switch {
+	case !ok && o.Kind == signal.Joined:
+		life[o.Room] = o.Started
+	case !o.Started.Equal(started):
+		t.Fatalf("%+v: room started at %v, earlier outcomes said %v", o, o.Started, started)
+	}
+	if o.Kind != signal.Joined && o.Peer == "" {
+		delete(life, o.Room)
 	}
 }
