@@ -273,7 +273,10 @@ func (r *run) transactionProblem(err error, u iceURL, server netip.AddrPort) err
 		return fail(detail, "the relay refused the request", "read the relay's log")
 	}
 	port := u.port
-	if isTimeout(err) || strings.Contains(err.Error(), "retransmissions failed") {
+	// pion says "all retransmissions failed" when nothing answered, and "failed to retransmit" when
+	// the server hung up before a retransmission (the HTTPS port closing a request it cannot parse):
+	// no TURN answer either way.
+	if isTimeout(err) || strings.Contains(err.Error(), "retransmissions failed") || strings.Contains(err.Error(), "failed to retransmit") {
 		if u.kind() == "UDP" {
 			return fail("no answer from "+server.String()+" over UDP",
 				"UDP "+port+" is probably blocked by a firewall or security group",
