@@ -118,3 +118,19 @@ func TestFreeUDPTCPPort(t *testing.T) {
 	}
 	l.Close()
 }
+
+// TestLaunchCoturn: coturn answers STUN once launched, and not after Kill.
+func TestLaunchCoturn(t *testing.T) {
+	port, err := FreeUDPTCPPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := LaunchCoturn(Coturn{Port: port, MinPort: 41000, MaxPort: 41099, Secret: "s", Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Kill()
+	if err := STUNReady(port, 300*time.Millisecond); err == nil {
+		t.Error("a STUN answer after Kill")
+	}
+}
