@@ -68,15 +68,31 @@ func (l *LogBuffer) next() (string, <-chan struct{}) {
 	return l.b.String(), l.grew
 }
 
-// Listening finds the HTTPS address in duet's log; "" until it is there.
-func Listening(log string) string {
-	if m := listening.FindStringSubmatch(log); m != nil {
-		return m[1]
+// WaitFor waits until re matches what was written and returns the match and its groups; ended
+// closing first (the writer is gone), or timeout passing, is an error carrying the text.
+func (l *LogBuffer) WaitFor(re *regexp.Regexp, timeout time.Duration, ended <-chan struct{}) ([]string, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		text, grew := l.next()
+		if m := re.FindStringSubmatch(text); m != nil {
+			return m, nil
+		}
+		select {
+		case <-grew:
+		case <-ended:
+			if m := re.FindStringSubmatch(l.String()); m != nil { // written just before the end
+				return m, nil
+			}
+			return nil, fmt.Errorf("ended before printing %q:\n%s", re, l)
+		case <-deadline.C:
+			return nil, fmt.Errorf("did not print %q within %v:\n%s", re, timeout, l)
+		}
 	}
-	return ""
 }
 
-var listening = regexp.MustCompile(`msg="https listening" addr=(\S+)`)
+// Listening is duet's log line once it serves HTTPS; its group is the address.
+var Listening = regexp.MustCompile(`msg="https listening" addr=(\S+)`)
 
 // Duet is a running duet process.
 type Duet struct {
@@ -97,7 +113,7 @@ func LaunchDuet(bin string, args ...string) (*Duet, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := p.WaitFor(listening, 20*time.Second)
+	m, err := p.WaitFor(Listening, 20*time.Second)
 	if err != nil {
 		p.Kill()
 		return nil, err

@@ -37,24 +37,11 @@ func (p *Process) name() string { return filepath.Base(p.cmd.Path) }
 // WaitFor waits until re matches the output and returns the match and its groups; the process
 // exiting first, or timeout passing, is an error carrying the output.
 func (p *Process) WaitFor(re *regexp.Regexp, timeout time.Duration) ([]string, error) {
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		text, grew := p.Logs.next()
-		if m := re.FindStringSubmatch(text); m != nil {
-			return m, nil
-		}
-		select {
-		case <-grew:
-		case <-p.done:
-			if m := re.FindStringSubmatch(p.Logs.String()); m != nil { // written just before the exit
-				return m, nil
-			}
-			return nil, fmt.Errorf("%s exited before it printed %q:\n%s", p.name(), re, p.Logs)
-		case <-deadline.C:
-			return nil, fmt.Errorf("%s did not print %q within %v:\n%s", p.name(), re, timeout, p.Logs)
-		}
+	m, err := p.Logs.WaitFor(re, timeout, p.done)
+	if err != nil {
+		return nil, fmt.Errorf("%s %w", p.name(), err)
 	}
+	return m, nil
 }
 
 // PID is the process id, for reading /proc.
