@@ -50,10 +50,11 @@ var (
 	turnTCPDesc  = desc("turn_tcp_connections", "TURN TCP/TLS connections open now.")
 	turnTCPRef   = desc("turn_tcp_refused_total", "TURN TCP/TLS connections closed on accept, over a cap.", "reason")
 	turnAcceptEr = desc("turn_accept_errors_total", "Failed accepts on the TURN TCP/TLS listeners (e.g. out of file descriptors).")
+	turnToServer = desc("turn_dropped_to_server_total", "Client packets the relay dropped: aimed at the server's own addresses outside the relay port range.")
 	redisUpDesc  = desc("redis_up", "1 when the shared room store (Redis) is reachable and this node registered in it.")
 	descriptions = []*prometheus.Desc{socketsDesc, roomsDesc, joinsDesc, fullsDesc, byesDesc, relayedDesc,
 		refusedDesc, refusedBy, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets,
-		turnTCPDesc, turnTCPRef, turnAcceptEr, redisUpDesc}
+		turnTCPDesc, turnTCPRef, turnAcceptEr, turnToServer, redisUpDesc}
 )
 
 // collector reads one snapshot of each source per scrape, so the values of a scrape agree.
@@ -112,4 +113,5 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(turnTCPRef, t.RefusedTCPPerIP, "per_ip")
 	counter(turnTCPRef, t.RefusedTCPTotal, "total")
 	counter(turnAcceptEr, t.AcceptErrors)
+	counter(turnToServer, t.DroppedToServer)
 }

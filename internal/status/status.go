@@ -3,10 +3,8 @@
 package status
 
 import (
-	"bytes"
 	_ "embed"
 	"fmt"
-	"html/template"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -28,17 +26,12 @@ type Config struct {
 	Logger  *slog.Logger
 }
 
-//go:embed status.html
-var page string
-
 // css is the page's style sheet, served at /status.css: the CSP allows no inline style.
 //
 //go:embed status.css
 var css []byte
 
-var tmpl = template.Must(template.New("status").Parse(page))
-
-// view is what the template renders.
+// view is what the page shows.
 type view struct {
 	Refresh                int
 	Calls, Waiting, Conns  int64
@@ -72,16 +65,9 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(css)
 		return
 	}
-	v := h.view(time.Now())
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, v); err != nil {
-		h.cfg.Logger.Error("rendering /status", "err", err)
-		http.Error(w, "internal error", http.StatusInternalServerError)
-		return
-	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(buf.Bytes())
+	_, _ = w.Write(render(h.view(time.Now())))
 }
 
 func (h *handler) view(now time.Time) view {

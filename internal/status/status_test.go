@@ -1,6 +1,7 @@
 package status
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -51,5 +52,40 @@ func TestBandwidth(t *testing.T) {
 		if got := h.view(start.Add(s.at)).BitsPerSecond; got != s.want {
 			t.Errorf("step %d: %q, want %q", i, got, s.want)
 		}
+	}
+}
+
+func TestRender(t *testing.T) {
+	tests := []struct {
+		name        string
+		v           view
+		want, avoid []string
+	}{
+		{"relay on, refusals, a hostile error text", view{Refresh: 5, Calls: 2, Waiting: 1, Conns: 5, TURN: true, Allocations: 4,
+			BitsPerSecond: "1.0 Mbit/s", Relayed: "3.0 MiB", Rooms: `redis down: <script>x</script> & "more"`, Uptime: "1m0s", Version: "(devel)",
+			Refusals: []refusal{{"not_in_room", 3}, {"room_full", 1}}}, []string{
+			`<meta http-equiv="refresh" content="5">`, `<td id="calls">2</td>`, `<td id="waiting">1</td>`, `<td id="connections">5</td>`,
+			`<td id="allocations">4</td>`, `<td id="bandwidth">1.0 Mbit/s</td>`, `<th>Relayed since start</th><td>3.0 MiB</td>`,
+			`<td>redis down: &lt;script&gt;x&lt;/script&gt; &amp; &#34;more&#34;</td>`, `<table id="refusals">`,
+			`<th>not_in_room</th><td>3</td>`, `<th>room_full</th><td>1</td>`, `<th>Version</th><td>(devel)</td>`, "Reloads every 5 s.",
+		}, []string{"<script>", "None since start", "embedded relay off"}},
+		{"relay off, no refusals", view{Refresh: 5, Rooms: "memory"}, []string{
+			`<th>TURN</th><td>embedded relay off</td>`, "<p>None since start.</p>", `<th>Rooms kept in</th><td>memory</td>`,
+		}, []string{`id="allocations"`, `id="refusals"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page := string(render(tt.v))
+			for _, s := range tt.want {
+				if !strings.Contains(page, s) {
+					t.Errorf("no %s in\n%s", s, page)
+				}
+			}
+			for _, s := range tt.avoid {
+				if strings.Contains(page, s) {
+					t.Errorf("%s in\n%s", s, page)
+				}
+			}
+		})
 	}
 }
