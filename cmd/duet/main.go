@@ -151,12 +151,16 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 	})
 
 	if cfg.PprofListen != "" {
-		go servePrivate("pprof", cfg.PprofListen, pprofMux(), log)
+		if err := servePrivate("pprof", cfg.PprofListen, pprofMux(), log); err != nil {
+			return err
+		}
 	}
 	if cfg.MetricsListen != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", metricsHandler)
-		go servePrivate("metrics", cfg.MetricsListen, mux, log)
+		if err := servePrivate("metrics", cfg.MetricsListen, mux, log); err != nil {
+			return err
+		}
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -266,12 +270,21 @@ func pprofMux() http.Handler {
 
 // servePrivate serves h over plain HTTP apart from the public listener, on an address the
 // operator keeps private (loopback, an internal network).
-func servePrivate(what, addr string, h http.Handler, log *slog.Logger) {
-	log.Info(what+" listening", "addr", addr)
-	srv := &http.Server{Addr: addr, Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	if err := srv.ListenAndServe(); err != nil {
-		log.Error(what, "err", err)
+// servePrivate binds addr before it returns, so a taken port stops start-up and the port answers
+// once the main listener says it listens.
+func servePrivate(what, addr string, h http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s listen: %w", what, err)
 	}
+	log.Info(what+" listening", "addr", ln.Addr())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil {
+			log.Error(what, "err", err)
+		}
+	}()
+	return nil
 }
 
 // roomsHealth says where rooms are kept and whether that store answers.
