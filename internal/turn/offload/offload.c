@@ -171,6 +171,21 @@ static __always_inline int finish(struct xdp_md *ctx, struct neighbor *n)
 	return bpf_redirect(n->ifindex, 0);
 }
 
+// partial_checksum reports a UDP checksum field holding only the pseudo header's sum: a sender on
+// this host (over veth, say) left the checksum for offload to finish, and the socket buffer's note of
+// where to finish it would not follow the headers this program moves. Such datagrams stay with the
+// stack and pion; a genuine checksum looks the same once in 65536 datagrams and goes there too.
+static __always_inline int partial_checksum(struct headers *h)
+{
+	struct {
+		__be32 saddr, daddr;
+		__u8 zero, proto;
+		__be16 len;
+	} pseudo = {h->ip.saddr, h->ip.daddr, 0, IPPROTO_UDP, h->udp.len};
+	__u16 sum = fold(bpf_csum_diff(0, 0, (__be32 *)&pseudo, sizeof(pseudo), 0));
+	return h->udp.check == sum;
+}
+
 static __always_inline void count(__u32 slot, int to_peer, __u64 bytes)
 {
 	struct counters *c = bpf_map_lookup_elem(&channel_counters, &slot);
@@ -188,9 +203,10 @@ static __always_inline void count(__u32 slot, int to_peer, __u64 bytes)
 // relay_to_peer strips the 4-byte ChannelData header and readdresses relay → peer.
 static __always_inline int relay_to_peer(struct xdp_md *ctx, struct headers *h, struct c2p_val *v, __u16 len)
 {
+	learn(ctx, h);
 	struct neighbor *n = bpf_map_lookup_elem(&neighbors, &v->peer_ip);
 	if (!n)
-		return XDP_PASS; // the peer has not been heard from yet: pion sends, the next one is ours
+		return XDP_PASS; // the peer has not been heard from yet: pion sends this one
 	struct neighbor out = *n;
 	__u32 slot = v->slot;
 	struct headers hdr = *h;
@@ -198,7 +214,6 @@ static __always_inline int relay_to_peer(struct xdp_md *ctx, struct headers *h, 
 	hdr.ip.daddr = v->peer_ip;
 	hdr.udp.source = v->relay_port;
 	hdr.udp.dest = v->peer_port;
-	learn(ctx, h);
 
 	hdr.ip.tot_len = bpf_htons(sizeof(struct iphdr) + sizeof(struct udphdr) + len);
 	hdr.ip.ttl = 64;
@@ -218,6 +233,7 @@ static __always_inline int relay_to_peer(struct xdp_md *ctx, struct headers *h, 
 // relay_to_client prepends the ChannelData header and readdresses listener → client.
 static __always_inline int relay_to_client(struct xdp_md *ctx, struct headers *h, struct p2c_val *v, __u16 len)
 {
+	learn(ctx, h);
 	struct neighbor *n = bpf_map_lookup_elem(&neighbors, &v->client_ip);
 	if (!n)
 		return XDP_PASS;
@@ -232,7 +248,6 @@ static __always_inline int relay_to_client(struct xdp_md *ctx, struct headers *h
 	hdr.ip.daddr = v->client_ip;
 	hdr.udp.source = v->server_port;
 	hdr.udp.dest = v->client_port;
-	learn(ctx, h);
 
 	hdr.ip.tot_len = bpf_htons(sizeof(struct iphdr) + sizeof(struct udphdr) + 4 + len);
 	hdr.ip.ttl = 64;
@@ -268,6 +283,9 @@ int turn_offload(struct xdp_md *ctx)
 		return XDP_PASS; // trailing bytes (Ethernet padding) or a truncated packet
 	__u16 udp_len = bpf_ntohs(h->udp.len);
 	if (udp_len != ip_len - sizeof(struct iphdr))
+		return XDP_PASS;
+
+	if (partial_checksum(h))
 		return XDP_PASS;
 
 	struct p2c_key pk = {.peer_ip = h->ip.saddr, .relay_ip = h->ip.daddr,

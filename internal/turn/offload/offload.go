@@ -20,6 +20,8 @@ var (
 	ErrFull = errors.New("offload: channel table full")
 	// ErrAddress is returned by Add for a channel that is not IPv4 throughout.
 	ErrAddress = errors.New("offload: channel addresses must all be IPv4")
+	// ErrClosed is returned by Add after Close.
+	ErrClosed = errors.New("offload: closed")
 	// ErrConfig is returned by Load for an invalid Config.
 	ErrConfig = errors.New("offload: invalid config")
 )

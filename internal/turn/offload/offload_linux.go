@@ -22,6 +22,7 @@ type Offload struct {
 	ncpu  int
 
 	mu      sync.Mutex
+	closed  bool
 	byAlloc map[netip.AddrPort]map[uint16]*entry // by client address: one UDP listener, one allocation each
 	free    []uint32                             // counter slots not in use
 	gone    Counters                             // counted by removed channels since the last Collect
@@ -107,8 +108,14 @@ func driver(name string) string {
 	return unix.ByteSliceToString(info.Driver[:])
 }
 
-// Close detaches the program and frees the maps.
+// Close detaches the program and frees the maps; later calls change nothing.
 func (o *Offload) Close() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return nil
+	}
+	o.closed = true
 	var errs []error
 	for _, l := range o.links {
 		errs = append(errs, l.Close())
@@ -124,6 +131,9 @@ func (o *Offload) Add(ch Channel) error {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	if o.closed {
+		return ErrClosed
+	}
 	chans := o.byAlloc[ch.Client]
 	if len(o.free) == 0 || len(chans) >= MaxPerAllocation {
 		return ErrFull
@@ -173,6 +183,9 @@ func (o *Offload) RemoveAllocation(client netip.AddrPort) {
 
 // remove deletes e's entries first, so nothing is counted after its last read; o.mu must be held.
 func (o *Offload) remove(e *entry) {
+	if o.closed {
+		return
+	}
 	_ = o.objs.ToPeer.Delete(c2pKey(e.ch))
 	_ = o.objs.ToClient.Delete(p2cKey(e.ch))
 	o.gone.add(o.read(e.slot).minus(e.seen))
@@ -190,6 +203,9 @@ func (o *Offload) Collect() Counters {
 	defer o.mu.Unlock()
 	total := o.gone
 	o.gone = Counters{}
+	if o.closed {
+		return total
+	}
 	for _, chans := range o.byAlloc {
 		for _, e := range chans {
 			now := o.read(e.slot)
@@ -215,6 +231,11 @@ func (o *Offload) read(slot uint32) Counters {
 
 // Entries counts the entries in the kernel's maps, client → peer and peer → client.
 func (o *Offload) Entries() (toPeer, toClient int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.closed {
+		return 0, 0
+	}
 	var ck bpfC2pKey
 	var cv bpfC2pVal
 	for it := o.objs.ToPeer.Iterate(); it.Next(&ck, &cv); {

@@ -204,6 +204,8 @@ func TestProgramPasses(t *testing.T) {
 	binary.BigEndian.PutUint16(short[14+20+8+2:], uint16(len(data)+1))
 	stun := packet(testCh.Client, testCh.Server, append([]byte{0, 1, 0, 0, 0x21, 0x12, 0xA4, 0x42}, make([]byte, 12)...))
 	big := packet(testCh.Peer, testCh.Relay, make([]byte, 1500-20-8+1))
+	partial := packet(testCh.Peer, testCh.Relay, data)
+	binary.BigEndian.PutUint16(partial[14+20+6:], sum16(append(append([]byte{}, partial[14+12:14+20]...), 0, 17, 0, byte(8+len(data))), 0))
 	for _, tc := range []struct {
 		name  string
 		in    []byte
@@ -221,6 +223,7 @@ func TestProgramPasses(t *testing.T) {
 		{"Ethernet padding", trailing, true},
 		{"STUN", stun, true},
 		{"over MaxIPLen", big, true},
+		{"checksum left to offload", partial, true},
 		{"runt", packet(testCh.Client, testCh.Server, []byte{0x40})[:14+20+8+1], true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -242,32 +245,37 @@ func TestProgramPasses(t *testing.T) {
 	}
 }
 
-// TestProgramLearnsAndRedirects: a client's packet teaches where it is; toward a neighbor on
-// another interface the program redirects rather than transmits back.
+// TestProgramLearnsAndRedirects: each side's first packet goes to user space and teaches the
+// program where that side is; once both are known the kernel relays, and toward a neighbor on
+// another interface it redirects rather than transmits back.
 func TestProgramLearnsAndRedirects(t *testing.T) {
 	o := loadForTest(t)
 	if err := o.Add(testCh); err != nil {
 		t.Fatal(err)
 	}
-	if err := o.objs.Neighbors.Put(be32(testCh.Peer), bpfNeighbor{Ifindex: loIndex, Own: macHost, Next: macGW}); err != nil {
-		t.Fatal(err)
-	}
-	if ret, _ := o.run(t, packet(testCh.Client, testCh.Server, channelData(testCh.Number, []byte("x")))); ret != xdpTX {
-		t.Fatalf("action %d, want XDP_TX", ret)
+	toPeer := packet(testCh.Client, testCh.Server, channelData(testCh.Number, []byte("x")))
+	toClient := packet(testCh.Peer, testCh.Relay, []byte("y"))
+	for i, step := range []struct {
+		in   []byte
+		want uint32
+	}{{toPeer, xdpPass}, {toPeer, xdpPass}, {toClient, xdpTX}, {toPeer, xdpTX}} {
+		if ret, _ := o.run(t, step.in); ret != step.want {
+			t.Fatalf("step %d: action %d, want %d", i+1, ret, step.want)
+		}
 	}
 	var n bpfNeighbor
 	if err := o.objs.Neighbors.Lookup(be32(testCh.Client), &n); err != nil {
 		t.Fatalf("client not learnt: %v", err)
 	}
+	// packet sends from macGW to macHost.
 	if n != (bpfNeighbor{Ifindex: loIndex, Own: macHost, Next: macGW}) {
 		t.Errorf("learnt %+v", n)
 	}
-	if err := o.objs.Neighbors.Put(be32(testCh.Client), bpfNeighbor{Ifindex: 4242, Own: macHost, Next: macGW}); err != nil {
+	if err := o.objs.Neighbors.Put(be32(testCh.Peer), bpfNeighbor{Ifindex: 4242, Own: macHost, Next: macGW}); err != nil {
 		t.Fatal(err)
 	}
-	// The peer's packet re-teaches the peer (same values) and goes to the client's interface.
-	if ret, _ := o.run(t, packet(testCh.Peer, testCh.Relay, []byte("y"))); ret == xdpTX {
-		t.Fatalf("action XDP_TX toward a neighbor on another interface")
+	if ret, _ := o.run(t, toPeer); ret != xdpRedir {
+		t.Fatalf("toward a neighbor on another interface: action %d, want XDP_REDIRECT", ret)
 	}
 }
 
