@@ -25,7 +25,6 @@ const (
 	labSecret      = "lab-secret"
 	labToken       = "lab-metrics-token"
 	labPackets     = 200
-	labSize        = 1000
 	refusedOffload = "kernel offload refused"
 )
 
@@ -123,7 +122,7 @@ func offloadLab(t *testing.T, lab *netlab.Lab, d *duettest.Duet, refused bool) {
 
 	// Both sides talk until the channel is bound and, with the kernel relay, both ways run through it
 	// (its first packets teach the program where client and peer are).
-	buf := make([]byte, 2*labSize)
+	buf := make([]byte, 2*relaySize)
 	var seen string // for the failure message
 	warm := func() bool {
 		_, _ = peer.WriteTo([]byte("peer hello"), relayAddr) // opens home 2's NAT toward the relay
@@ -152,7 +151,7 @@ func offloadLab(t *testing.T, lab *netlab.Lab, d *duettest.Duet, refused bool) {
 	labStream(t, 'p', peer, relayAddr, relay, peerAddr)
 	after := m.snapshot()
 	kernel, userSpace := after.minus(before, "offload"), after.minus(before, "relayed")
-	want := [4]float64{labPackets, labPackets, labPackets * labSize, labPackets * labSize}
+	want := [4]float64{labPackets, labPackets, labPackets * relaySize, labPackets * relaySize}
 	if refused {
 		if kernel != ([4]float64{}) || userSpace != want {
 			t.Errorf("refused: kernel relayed %v, user space %v; want nothing and %v", kernel, userSpace, want)
@@ -196,11 +195,11 @@ func offloadLab(t *testing.T, lab *netlab.Lab, d *duettest.Duet, refused bool) {
 // from the address src is known by.
 func labStream(t *testing.T, dir byte, src net.PacketConn, to net.Addr, dst net.PacketConn, srcAddr net.Addr) {
 	t.Helper()
-	buf := make([]byte, 2*labSize)
+	buf := make([]byte, 2*relaySize)
 	for base := 0; base < labPackets; base += window {
 		end := min(base+window, labPackets)
 		for seq := base; seq < end; seq++ {
-			if _, err := src.WriteTo(labPayload(dir, seq), to); err != nil {
+			if _, err := src.WriteTo(payload(dir, seq), to); err != nil {
 				t.Fatalf("dir %c write %d: %v", dir, seq, err)
 			}
 		}
@@ -210,16 +209,11 @@ func labStream(t *testing.T, dir byte, src net.PacketConn, to net.Addr, dst net.
 			if err != nil {
 				t.Fatalf("dir %c: packet %d never arrived: %v", dir, seq, err)
 			}
-			if from.String() != srcAddr.String() || !bytes.Equal(buf[:n], labPayload(dir, seq)) {
+			if from.String() != srcAddr.String() || !bytes.Equal(buf[:n], payload(dir, seq)) {
 				t.Fatalf("dir %c: packet %d from %v (want %v) corrupted or out of order (%d bytes)", dir, seq, from, srcAddr, n)
 			}
 		}
 	}
-}
-
-func labPayload(dir byte, seq int) []byte {
-	p := payload(dir, seq)
-	return p[:labSize]
 }
 
 // drain reads what is still queued from the warm-up.
@@ -295,7 +289,7 @@ func (m metricsReader) page() map[string]float64 {
 
 func (m metricsReader) get(name string) float64 { return m.page()[name] }
 
-// snapshot is packets and bytes to and from peers, relayed in user space and by the kernel.
+// relayCounts is a page of /metrics, for the relay's counters.
 type relayCounts map[string]float64
 
 func (m metricsReader) snapshot() relayCounts { return m.page() }
@@ -313,4 +307,3 @@ func (r relayCounts) minus(o relayCounts, kind string) [4]float64 {
 	}
 	return out
 }
-

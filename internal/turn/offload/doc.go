@@ -15,9 +15,9 @@
 // packets matched a channel (a forged source on the same link can only mislead the relay's own
 // channels, as it could in user space). On veth devices it attaches in generic (SKB) mode: native
 // veth XDP drops redirected frames unless the far end has NAPI on, which this host cannot check.
-// Generic mode keeps a local sender's partial-checksum state on the socket buffer, so a relay that
-// receives from a local container and sends out a physical NIC with checksum offload may send a
-// wrong checksum; the program itself always writes full IPv4 and UDP checksums.
+// A datagram whose UDP checksum a sender on this host left for offload to finish (a container over
+// veth) passes to the stack: the socket buffer's note of where to finish it would not follow the
+// headers the program moves. The program writes full IPv4 and UDP checksums itself.
 //
 // Bounds: the maps hold Config.MaxChannels channels (two hash entries and one per-CPU counter slot
 // each) and twice as many neighbors (LRU); an allocation offloads at most MaxPerAllocation channels,
