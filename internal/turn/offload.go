@@ -1,10 +1,13 @@
 package turn
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 
 	"duet/internal/turn/offload"
 )
@@ -17,8 +20,9 @@ const (
 
 var errNoOffloadInterface = errors.New("turn: no interface to offload on (the listener is on loopback or IPv6 only)")
 
-// startOffload loads the kernel relay in OffloadAuto mode. Nothing to attach to is a debug line;
-// a refusal (no CAP_BPF/CAP_NET_ADMIN, an old kernel) is one warning, and the relay stays in user space.
+// startOffload loads the kernel relay in OffloadAuto mode. Nothing to attach to is a debug line; a
+// refusal is one line, info for missing capabilities (the shipped systemd unit grants none), else a
+// warning (an old kernel, an interface taken by another XDP program); the relay stays in user space.
 func (s *Server) startOffload(listen netip.Addr) {
 	if s.cfg.Offload != OffloadAuto {
 		return
@@ -30,7 +34,11 @@ func (s *Server) startOffload(listen netip.Addr) {
 	}
 	k, err := offload.Load(offload.Config{Interfaces: ifaces, MaxChannels: s.maxAllocTotal * offload.MaxPerAllocation})
 	if err != nil {
-		s.log.Warn("turn: kernel offload refused, relaying in user space", "interfaces", ifaces, "reason", err)
+		level := slog.LevelWarn
+		if errors.Is(err, os.ErrPermission) {
+			level = slog.LevelInfo
+		}
+		s.log.Log(context.Background(), level, "turn: kernel offload refused, relaying in user space", "interfaces", ifaces, "reason", err)
 		return
 	}
 	s.offload, s.offloadIfaces = k, ifaces
