@@ -15,9 +15,11 @@
 // packets matched a channel (a forged source on the same link can only mislead the relay's own
 // channels, as it could in user space). On veth devices it attaches in generic (SKB) mode: native
 // veth XDP drops redirected frames unless the far end has NAPI on, which this host cannot check.
-// A datagram whose UDP checksum a sender on this host left for offload to finish (a container over
-// veth) passes to the stack: the socket buffer's note of where to finish it would not follow the
-// headers the program moves. The program writes full IPv4 and UDP checksums itself.
+// Checksums: the IPv4 header's is written anew; the UDP one is the sender's, updated for what the
+// relay changes (RFC 1624), so a datagram damaged on the way in stays detectably damaged and one
+// without a checksum (0) stays without. A datagram whose checksum a sender on this host left for
+// offload to finish (a container over veth) passes to the stack: there is no checksum to carry over
+// yet, and the socket buffer's note of where to finish it would not follow the moved headers.
 //
 // Bounds: the maps hold Config.MaxChannels channels (two hash entries and one per-CPU counter slot
 // each) and twice as many neighbors (LRU); an allocation offloads at most MaxPerAllocation channels,

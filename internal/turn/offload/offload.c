@@ -12,9 +12,8 @@
 
 char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
-// Larger IP packets stay in user space: it bounds the checksum loop below.
+// Larger IP packets stay in user space (see MaxIPLen in offload.go).
 #define MAX_IP_LEN 1500
-#define CHUNK 64
 
 // Client → peer: ChannelData from a client to the listener, by its channel number.
 struct c2p_key {
@@ -121,9 +120,28 @@ static __always_inline void learn(struct xdp_md *ctx, struct headers *h)
 	bpf_map_update_elem(&neighbors, &ip, &n, BPF_ANY);
 }
 
-// finish writes the checksums of the rewritten packet (IP header, then UDP over the pseudo header and
-// the whole datagram, whatever the sender's checksum was: a local sender's may be only partial) and
-// sends it out toward n.
+// What the UDP checksum covers and the relay changes: the pseudo header's addresses, the ports,
+// the length (in the pseudo header and the UDP header) and the 4-byte ChannelData header, which is
+// all zeros on the side without one.
+struct csum_words {
+	__be32 saddr, daddr;
+	__be16 sport, dport;
+	__be16 len, len_again;
+	__be16 channel, channel_len;
+};
+
+// csum_update is the UDP checksum after replacing from by to (RFC 1624): the sender's checksum
+// carried over, so a datagram damaged on the way in stays detectably damaged. No checksum stays none.
+static __always_inline __u16 csum_update(__u16 old, struct csum_words *from, struct csum_words *to)
+{
+	if (!old)
+		return 0;
+	__u16 c = ~fold(bpf_csum_diff((__be32 *)from, sizeof(*from), (__be32 *)to, sizeof(*to), (__u16)~old));
+	return c ? c : 0xffff;
+}
+
+// finish writes the IPv4 header checksum and the MAC addresses of the rewritten packet and sends it
+// out toward n.
 static __always_inline int finish(struct xdp_md *ctx, struct neighbor *n)
 {
 	void *data = (void *)(long)ctx->data;
@@ -134,36 +152,6 @@ static __always_inline int finish(struct xdp_md *ctx, struct neighbor *n)
 
 	h->ip.check = 0;
 	h->ip.check = ~fold(bpf_csum_diff(0, 0, data + sizeof(struct ethhdr), sizeof(struct iphdr), 0));
-
-	struct {
-		__be32 saddr, daddr;
-		__u8 zero, proto;
-		__be16 len;
-	} pseudo = {h->ip.saddr, h->ip.daddr, 0, IPPROTO_UDP, h->udp.len};
-	h->udp.check = 0;
-	__u64 sum = bpf_csum_diff(0, 0, (__be32 *)&pseudo, sizeof(pseudo), 0);
-	__u8 *p = data + sizeof(struct ethhdr) + sizeof(struct iphdr);
-	for (int i = 0; i < MAX_IP_LEN / CHUNK + 1; i++) {
-		if ((void *)(p + CHUNK) > end)
-			break;
-		sum = bpf_csum_diff(0, 0, (__be32 *)p, CHUNK, sum);
-		p += CHUNK;
-	}
-	for (int i = 0; i < CHUNK / 4; i++) {
-		if ((void *)(p + 4) > end)
-			break;
-		sum = bpf_csum_diff(0, 0, (__be32 *)p, 4, sum);
-		p += 4;
-	}
-	if ((void *)(p + 2) <= end) {
-		sum += *(__u16 *)p;
-		p += 2;
-	}
-	if ((void *)(p + 1) <= end)
-		sum += *p; // the odd last byte, zero-padded, in memory order
-	__u16 c = ~fold(sum);
-	h->udp.check = c ? c : 0xffff;
-
 	__builtin_memcpy(h->eth.h_dest, n->next, ETH_ALEN);
 	__builtin_memcpy(h->eth.h_source, n->own, ETH_ALEN);
 	if (n->ifindex == ctx->ingress_ifindex)
@@ -172,9 +160,10 @@ static __always_inline int finish(struct xdp_md *ctx, struct neighbor *n)
 }
 
 // partial_checksum reports a UDP checksum field holding only the pseudo header's sum: a sender on
-// this host (over veth, say) left the checksum for offload to finish, and the socket buffer's note of
-// where to finish it would not follow the headers this program moves. Such datagrams stay with the
-// stack and pion; a genuine checksum looks the same once in 65536 datagrams and goes there too.
+// this host (over veth, say) left the checksum for offload to finish, so it cannot be carried over,
+// and the socket buffer's note of where to finish it would not follow the headers this program
+// moves. Such datagrams stay with the stack and pion; a genuine checksum looks the same once in
+// 65536 datagrams and goes there too.
 static __always_inline int partial_checksum(struct headers *h)
 {
 	struct {
@@ -218,6 +207,10 @@ static __always_inline int relay_to_peer(struct xdp_md *ctx, struct headers *h, 
 	hdr.ip.tot_len = bpf_htons(sizeof(struct iphdr) + sizeof(struct udphdr) + len);
 	hdr.ip.ttl = 64;
 	hdr.udp.len = bpf_htons(sizeof(struct udphdr) + len);
+	struct csum_words from = {h->ip.saddr, h->ip.daddr, h->udp.source, h->udp.dest, h->udp.len, h->udp.len, 0, 0};
+	__builtin_memcpy(&from.channel, (void *)(h + 1), 4);
+	struct csum_words to = {hdr.ip.saddr, hdr.ip.daddr, hdr.udp.source, hdr.udp.dest, hdr.udp.len, hdr.udp.len, 0, 0};
+	hdr.udp.check = csum_update(h->udp.check, &from, &to);
 	if (bpf_xdp_adjust_head(ctx, 4))
 		return XDP_PASS;
 	void *data = (void *)(long)ctx->data;
@@ -252,6 +245,10 @@ static __always_inline int relay_to_client(struct xdp_md *ctx, struct headers *h
 	hdr.ip.tot_len = bpf_htons(sizeof(struct iphdr) + sizeof(struct udphdr) + 4 + len);
 	hdr.ip.ttl = 64;
 	hdr.udp.len = bpf_htons(sizeof(struct udphdr) + 4 + len);
+	struct csum_words from = {h->ip.saddr, h->ip.daddr, h->udp.source, h->udp.dest, h->udp.len, h->udp.len, 0, 0};
+	struct csum_words to = {hdr.ip.saddr, hdr.ip.daddr, hdr.udp.source, hdr.udp.dest, hdr.udp.len, hdr.udp.len,
+				channel, bpf_htons(len)};
+	hdr.udp.check = csum_update(h->udp.check, &from, &to);
 	if (bpf_xdp_adjust_head(ctx, -4))
 		return XDP_PASS;
 	void *data = (void *)(long)ctx->data;

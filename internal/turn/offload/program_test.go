@@ -174,6 +174,57 @@ func TestProgramRelays(t *testing.T) {
 	}
 }
 
+// TestProgramChecksums: the sender's UDP checksum is carried over, so none stays none and a datagram
+// damaged on the way in is still seen as damaged where it arrives.
+func TestProgramChecksums(t *testing.T) {
+	o := loadForTest(t)
+	if err := o.Add(testCh); err != nil {
+		t.Fatal(err)
+	}
+	o.learnBoth(t)
+	data := []byte("checksummed payload, odd length")
+	for _, dir := range []struct {
+		name string
+		in   func() []byte
+	}{
+		{"to peer", func() []byte { return packet(testCh.Client, testCh.Server, channelData(testCh.Number, data)) }},
+		{"to client", func() []byte { return packet(testCh.Peer, testCh.Relay, data) }},
+	} {
+		for _, tc := range []struct {
+			name   string
+			mangle func(p []byte)
+			want   string // "valid", "zero" or "invalid"
+		}{
+			{"sound", func([]byte) {}, "valid"},
+			{"no checksum", func(p []byte) { binary.BigEndian.PutUint16(p[14+20+6:], 0) }, "zero"},
+			{"damaged payload", func(p []byte) { p[len(p)-1] ^= 0x10 }, "invalid"},
+		} {
+			t.Run(dir.name+" "+tc.name, func(t *testing.T) {
+				in := dir.in()
+				tc.mangle(in)
+				ret, out := o.runN(t, in)
+				if ret != xdpTX {
+					t.Fatalf("action %d, want XDP_TX", ret)
+				}
+				ip, udp := out[14:34], out[34:]
+				got := "invalid"
+				switch field := binary.BigEndian.Uint16(udp[6:]); {
+				case field == 0:
+					got = "zero"
+				case field == udpChecksum(ip, udp):
+					got = "valid"
+				}
+				if got != tc.want {
+					t.Errorf("UDP checksum out is %s, want %s", got, tc.want)
+				}
+				if sum16(ip, 0) != 0xffff {
+					t.Errorf("IP header checksum wrong")
+				}
+			})
+		}
+	}
+}
+
 // sameRelayed compares a relayed packet with the expected one: the MACs are swapped (sent back
 // toward the learnt next hop), the TTL is 64 and the IP checksum follows from that.
 func sameRelayed(got, want []byte) bool {
