@@ -19,8 +19,12 @@ $(VENDORED): node_modules/.package-lock.json
 	mkdir -p web/vendor/noble
 	cp node_modules/@noble/hashes/sha2.js node_modules/@noble/hashes/_md.js node_modules/@noble/hashes/_u64.js node_modules/@noble/hashes/utils.js web/vendor/noble/
 
+# -s -w drop the symbol table and DWARF (stack traces and pprof keep function names); nomsgpack leaves
+# out gin's MessagePack binding, which duet never uses and which links ugorji/go's codecs (about 6 MB).
+BUILDFLAGS := -trimpath -tags nomsgpack -ldflags='-s -w'
+
 build: $(VENDORED)
-	$(GO) build -o bin/duet ./cmd/duet
+	$(GO) build $(BUILDFLAGS) -o bin/duet ./cmd/duet
 
 run: build
 	./bin/duet

@@ -4,7 +4,9 @@ package web_test
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -154,6 +156,43 @@ func TestRelayOnlyCallUsesEmbeddedTURN(t *testing.T) {
 		}
 		t.Logf("%s: selected pair %s → %s via %q", p.name, st.LocalType, st.RemoteType, st.LocalURL)
 		p.waitFor("the indicator saying relayed", `document.getElementById('linktext').textContent === 'Relayed'`)
+	}
+}
+
+// TestRateLimitedICEServersWait: a few reloads in a row use up the address's /api/ice-servers
+// allowance; the page waits as the 429 says instead of calling without TURN, so a relay-only call
+// still connects through duet's relay.
+func TestRateLimitedICEServersWait(t *testing.T) {
+	s := startServer(t, "--ice-rate", "0.25") // a burst of 2.5 requests, then one every 4 s
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
+	limited := false
+	for range 10 {
+		res, err := client.Get(s.baseURL("127.0.0.1") + "/api/ice-servers")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if limited = res.StatusCode == http.StatusTooManyRequests; limited {
+			break
+		}
+	}
+	if !limited {
+		t.Fatal("ten requests never hit the rate limit")
+	}
+	b := newBrowser(t)
+	alice := newPage(t, b, "alice")
+	room := newRoom(t)
+	alice.join(s.roomURL(room, url.Values{"relay": {"1"}}))
+	alice.waitState("joined")
+	// The page joins only once it has its ICE servers, or has given up on them and said so.
+	if n := evalJS[any](alice, `window.duet.notice()`); n == "notice.noIce" {
+		t.Fatalf("alice gave up on the ICE servers: notice %v", n)
+	}
+	bob := alice.joinedBy(b, "bob", s.roomURL(room, url.Values{"relay": {"1"}}))
+	for _, p := range []*tab{alice, bob} {
+		if st := p.stats(); st.LocalType != "relay" || st.RemoteType != "relay" {
+			t.Errorf("%s: selected pair is %s → %s, want relay → relay", p.name, st.LocalType, st.RemoteType)
+		}
 	}
 }
 

@@ -3,47 +3,21 @@ package web_test
 import (
 	"fmt"
 	"net/url"
-	"os/exec"
-	"path/filepath"
-	"syscall"
 	"testing"
 
 	"duet/internal/duettest"
 )
 
-// coturn runs coturn's own turnserver on loopback, sharing duet's REST secret, so a test can take the
-// relay away while signaling stays up.
-type coturn struct {
-	t    *testing.T
-	port int
-	cmd  *exec.Cmd
-	logs *duettest.LogBuffer
-}
-
-func startCoturn(t *testing.T, port int, secret string) *coturn {
+// startCoturn runs coturn's own turnserver on loopback, sharing duet's REST secret, so a test can
+// take the relay away while signaling stays up; it is killed when the test ends.
+func startCoturn(t *testing.T, port int, secret string) *duettest.Process {
 	t.Helper()
-	bin, err := exec.LookPath("turnserver")
+	p, err := duettest.LaunchCoturn(duettest.Coturn{Port: port, MinPort: 40000, MaxPort: 40999, Secret: secret, Dir: t.TempDir()})
 	if err != nil {
-		t.Fatal("coturn's turnserver is required (apt-get install coturn; make test does)")
-	}
-	c := &coturn{t: t, port: port, logs: &duettest.LogBuffer{}}
-	c.cmd = exec.Command(bin, "-n", "--no-cli", "--no-tls", "--no-dtls", "--log-file=stdout", "--simple-log",
-		"--listening-ip=127.0.0.1", fmt.Sprintf("--listening-port=%d", port), "--relay-ip=127.0.0.1",
-		"--use-auth-secret", "--static-auth-secret="+secret, "--realm=duet", "--allow-loopback-peers",
-		"--min-port=40000", "--max-port=40999", "--pidfile="+filepath.Join(t.TempDir(), "turnserver.pid"))
-	c.cmd.Stdout, c.cmd.Stderr = c.logs, c.logs
-	if err := c.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(c.kill)
-	return c
-}
-
-func (c *coturn) kill() {
-	if c.cmd.ProcessState == nil {
-		_ = c.cmd.Process.Signal(syscall.SIGKILL)
-		_ = c.cmd.Wait()
-	}
+	t.Cleanup(p.Kill)
+	return p
 }
 
 // TestICERestartAfterRelayLoss takes the relay away mid-call and brings it back: the offerer notices
@@ -56,7 +30,7 @@ func TestICERestartAfterRelayLoss(t *testing.T) {
 	const ufrag = `window.duet.pc().localDescription.sdp.match(/a=ice-ufrag:(\S+)/)[1]`
 	pc, before := evalJS[bool](alice, `window.__pc = window.duet.pc(); true`), evalJS[string](alice, ufrag)
 
-	relay.kill()
+	relay.Kill()
 	alice.waitFor("the offerer to see the connection break", `['disconnected', 'failed'].includes(window.duet.pc().connectionState)`)
 	relay = startCoturn(t, turnPort, "e2e-secret")
 	for _, p := range []*tab{alice, bob} {

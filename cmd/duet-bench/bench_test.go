@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"duet/internal/duettest"
+	"duet/internal/sio"
 )
 
 func testEnv(t *testing.T) *env {
@@ -21,7 +23,7 @@ func testEnv(t *testing.T) *env {
 	}
 	dir := t.TempDir()
 	e := &env{duet: duettest.Binary(t), root: root, tmp: dir}
-	if e.cert, e.key, err = writeCert(dir); err != nil {
+	if e.cert, e.key, err = duettest.WriteCert(dir); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -95,12 +97,27 @@ func TestNodesSmoke(t *testing.T) {
 	}
 }
 
-func TestParseEvent(t *testing.T) {
-	ev, err := parseEvent([]byte(`["message","r-1",{"type":"candidate","seq":7,"ts":123}]`))
-	if err != nil || ev.name != "message" || ev.seq != 7 || ev.ts != 123 {
-		t.Fatalf("got %+v, %v", ev, err)
+func TestStampOf(t *testing.T) {
+	tests := []struct {
+		args    []string
+		seq, ts int64 // ts -2: any stamp
+		wantErr bool
+	}{
+		{[]string{`"r-1"`, string(payload("offer", 0))}, 0, -2, false},
+		{[]string{`"r-1"`, string(payload("candidate", 7))}, 7, -2, false},
+		{[]string{`"r-1"`, `{"type":"answer","seq":3,"ts":123}`}, 3, 123, false},
+		{[]string{`"r-1"`}, -1, -1, true},
+		{[]string{`"r-1"`, `{"type":"answer","seq":3}`}, 3, -1, true},
+		{[]string{`"r-1"`, `"not an object"`}, -1, -1, true},
 	}
-	if _, err := parseEvent([]byte(`{"x":1}`)); err == nil {
-		t.Fatal("want an error for a non-event frame")
+	for _, tt := range tests {
+		e := sio.Event{Name: "message"}
+		for _, a := range tt.args {
+			e.Args = append(e.Args, json.RawMessage(a))
+		}
+		got, err := stampOf(e)
+		if (err != nil) != tt.wantErr || got.seq != tt.seq || (tt.ts != -2 && got.ts != tt.ts) || (tt.ts == -2 && got.ts <= 0) {
+			t.Errorf("stampOf(%.60v) = %+v, %v; want seq %d ts %d, error %v", tt.args, got, err, tt.seq, tt.ts, tt.wantErr)
+		}
 	}
 }

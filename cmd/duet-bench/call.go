@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"duet/internal/chromium"
+	"duet/internal/duettest"
 
 	"github.com/chromedp/chromedp"
 )
@@ -97,7 +98,7 @@ func callSetup(ctx context.Context, browser context.Context, base, room string, 
 }
 
 func callSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
-	turnPort, err := freePort()
+	turnPort, err := duettest.FreeUDPTCPPort()
 	if err != nil {
 		return "", err
 	}

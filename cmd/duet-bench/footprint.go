@@ -6,6 +6,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"duet/internal/duettest"
 )
 
 // footprintSuite: binary size, start-up to the first /healthz 200, idle RSS; RSS per 1 000 clients
@@ -25,12 +27,12 @@ func footprintSuite(ctx context.Context, e *env, c suiteConfig) (string, error) 
 				return nil, err
 			}
 			time.Sleep(time.Second)
-			out = append(out, sample{p.startup.Seconds(), float64(procKiB(p.pid(), "VmRSS"))})
+			out = append(out, sample{p.startup.Seconds(), float64(procKiB(p.PID(), "VmRSS"))})
 			p.stop()
 		}
 		return out, nil
 	}
-	turnPort, err := freePort()
+	turnPort, err := duettest.FreeUDPTCPPort()
 	if err != nil {
 		return "", err
 	}

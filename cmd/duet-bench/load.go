@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"duet/internal/sio"
 )
 
 // LoadConfig is one signaling load run: N clients in N/2 rooms, each client sending M messages.
@@ -87,7 +90,7 @@ var (
 	candidateBody = `"candidate:842163049 1 udp 1677729535 192.0.2.10 54321 typ srflx raddr 10.0.0.2 rport 54321 generation 0 ufrag Qz7b network-id 1 network-cost 10"`
 )
 
-func payload(kind string, seq int) []byte {
+func payload(kind string, seq int) json.RawMessage {
 	var b []byte
 	switch kind {
 	case "offer", "answer":
@@ -172,7 +175,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	}
 
 	// Connect, a bounded number at a time, spread over the loopback source addresses.
-	clients := make([]*sioClient, cfg.N)
+	clients := make([]*sio.Client, cfg.N)
 	start := time.Now()
 	sem := make(chan struct{}, cfg.Dials)
 	var wg sync.WaitGroup
@@ -196,7 +199,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 		for _, c := range clients {
 			if c != nil {
 				wg.Add(1)
-				go func() { defer wg.Done(); c.close() }()
+				go func() { defer wg.Done(); c.Close() }()
 			}
 		}
 		wg.Wait()
@@ -208,7 +211,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 
 	pairs := cfg.N / 2
 	pairOK := make([]bool, pairs)
-	phase := func(fn func(p int, a, b *sioClient, room []byte) error) time.Duration {
+	phase := func(fn func(p int, a, b *sio.Client, room string) error) time.Duration {
 		start := time.Now()
 		var wg sync.WaitGroup
 		for p := range pairs {
@@ -218,7 +221,7 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				room := []byte(strconv.Quote(cfg.Room + "-" + strconv.Itoa(p)))
+				room := cfg.Room + "-" + strconv.Itoa(p)
 				if err := fn(p, clients[2*p], clients[2*p+1], room); err != nil {
 					pairOK[p] = false
 					fails.add(fmt.Errorf("room %d: %w", p, err))
@@ -234,23 +237,23 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 
 	// Join: a first, then b; a hears other_joined.
 	var joinLat latencies
-	res.Join = phase(func(_ int, a, b *sioClient, room []byte) error {
+	res.Join = phase(func(_ int, a, b *sio.Client, room string) error {
 		t := time.Now()
-		if err := a.emit([]byte(`"join"`), room); err != nil {
+		if err := a.Emit("join", room); err != nil {
 			return err
 		}
-		if _, err := a.expect("joined", cfg.Timeout); err != nil {
+		if _, err := expect(a, "joined", cfg.Timeout); err != nil {
 			return fmt.Errorf("first: %w", err)
 		}
 		t1 := time.Now()
-		if err := b.emit([]byte(`"join"`), room); err != nil {
+		if err := b.Emit("join", room); err != nil {
 			return err
 		}
-		if _, err := b.expect("joined", cfg.Timeout); err != nil {
+		if _, err := expect(b, "joined", cfg.Timeout); err != nil {
 			return fmt.Errorf("second: %w", err)
 		}
 		joinLat.add(t1.Sub(t), time.Since(t1))
-		if _, err := a.expect("other_joined", cfg.Timeout); err != nil {
+		if _, err := expect(a, "other_joined", cfg.Timeout); err != nil {
 			return fmt.Errorf("first: %w", err)
 		}
 		return nil
@@ -267,10 +270,10 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	var relayLat latencies
 	var relayed atomic.Int64
 	cpuR0, gen0, wcpuR0 := cpuSeconds(cfg.PID), cpuSeconds(os.Getpid()), watchCPU()
-	res.Relay = phase(func(_ int, a, b *sioClient, room []byte) error {
+	res.Relay = phase(func(_ int, a, b *sio.Client, room string) error {
 		lat := make([]time.Duration, 0, 2*cfg.M)
 		defer func() { relayLat.add(lat...) }()
-		ends := [2]*sioClient{a, b}
+		ends := [2]*sio.Client{a, b}
 		for k := 0; k < 2*cfg.M; k++ {
 			from, to := ends[k%2], ends[(k+1)%2]
 			kind := "candidate"
@@ -280,17 +283,21 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 			case 1:
 				kind = "answer"
 			}
-			if err := from.emit([]byte(`"message"`), room, payload(kind, k)); err != nil {
+			if err := from.Emit("message", room, payload(kind, k)); err != nil {
 				return err
 			}
-			ev, err := to.expect("message", cfg.Timeout)
+			ev, err := expect(to, "message", cfg.Timeout)
 			if err != nil {
 				return fmt.Errorf("message %d: %w", k, err)
 			}
-			if ev.seq != int64(k) {
-				return fmt.Errorf("message %d: got seq %d", k, ev.seq)
+			st, err := stampOf(ev)
+			if err != nil {
+				return fmt.Errorf("message %d: %w", k, err)
 			}
-			lat = append(lat, time.Duration(time.Now().UnixNano()-ev.ts))
+			if st.seq != int64(k) {
+				return fmt.Errorf("message %d: got seq %d", k, st.seq)
+			}
+			lat = append(lat, time.Duration(time.Now().UnixNano()-st.ts))
 			relayed.Add(1)
 		}
 		return nil
@@ -299,20 +306,20 @@ func RunLoad(ctx context.Context, cfg LoadConfig) (LoadResult, error) {
 	res.GenCPURelay = cpuSeconds(os.Getpid()) - gen0
 
 	// Leave: a leaves (leaved; b gets bye), then b.
-	phase(func(_ int, a, b *sioClient, room []byte) error {
-		if err := a.emit([]byte(`"leave"`), room); err != nil {
+	phase(func(_ int, a, b *sio.Client, room string) error {
+		if err := a.Emit("leave", room); err != nil {
 			return err
 		}
-		if _, err := a.expect("leaved", cfg.Timeout); err != nil {
+		if _, err := expect(a, "leaved", cfg.Timeout); err != nil {
 			return err
 		}
-		if _, err := b.expect("bye", cfg.Timeout); err != nil {
+		if _, err := expect(b, "bye", cfg.Timeout); err != nil {
 			return err
 		}
-		if err := b.emit([]byte(`"leave"`), room); err != nil {
+		if err := b.Emit("leave", room); err != nil {
 			return err
 		}
-		_, err := b.expect("leaved", cfg.Timeout)
+		_, err := expect(b, "leaved", cfg.Timeout)
 		return err
 	})
 

@@ -10,14 +10,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"duet/internal/duettest"
 )
 
 // nodesSetup is one configuration: k duet nodes, on one Redis or (k = 1 only) rooms in memory.
@@ -70,8 +70,6 @@ func nodesSetups(nodes []int, memory bool) ([]nodesSetup, error) {
 	return out, nil
 }
 
-var redisReadyRE = regexp.MustCompile(`Ready to accept connections`)
-
 // errNoRedis is returned when Debian's redis-server is not on PATH.
 var errNoRedis = errors.New("redis-server is not installed (the nodes section needs it): apt-get install redis-server; scripts/bench.sh should install it with the other benchmark packages")
 
@@ -83,51 +81,22 @@ func (e *env) startRedis() (*proc, int, error) {
 	}
 	var lastErr error
 	for range 5 { // the free port may be taken between the probe and the bind
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+		port, err := duettest.FreeTCPPort()
 		if err != nil {
 			return nil, 0, err
 		}
-		port := l.Addr().(*net.TCPAddr).Port
-		l.Close()
 		dir, err := os.MkdirTemp(e.tmp, "redis-")
 		if err != nil {
 			return nil, 0, err
 		}
-		p, err := startProc("redis-server", redisReadyRE, 10*time.Second, dir, "redis-server",
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir)
+		p, err := duettest.LaunchRedis(port, dir)
 		if err != nil {
 			lastErr = err
 			continue
 		}
-		if err := redisPing(port); err != nil {
-			p.stop()
-			lastErr = err
-			continue
-		}
-		return p, port, nil
+		return &proc{Process: p, name: "redis-server"}, port, nil
 	}
 	return nil, 0, lastErr
-}
-
-func redisPing(port int) error {
-	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
-		return err
-	}
-	b := make([]byte, 16)
-	n, err := c.Read(b)
-	if err != nil {
-		return err
-	}
-	if !strings.HasPrefix(string(b[:n]), "+PONG") {
-		return fmt.Errorf("redis PING answered %q", b[:n])
-	}
-	return nil
 }
 
 // waitRedisOK polls /healthz until the node reports its room store in Redis as ok (connected,
@@ -181,7 +150,7 @@ func oneNodesLoad(ctx context.Context, e *env, s nodesSetup, n, m, rep int) (nod
 			return nodesResult{}, err
 		}
 		procs = append(procs, p)
-		addrs, pids = append(addrs, p.addr), append(pids, p.pid())
+		addrs, pids = append(addrs, p.addr), append(pids, p.PID())
 	}
 	if s.redis {
 		for _, a := range addrs {
@@ -193,7 +162,7 @@ func oneNodesLoad(ctx context.Context, e *env, s nodesSetup, n, m, rep int) (nod
 	time.Sleep(300 * time.Millisecond) // let start-up work settle before the idle reading
 	watch := pids
 	if redis != nil {
-		watch = append(watch[:len(watch):len(watch)], redis.pid())
+		watch = append(watch[:len(watch):len(watch)], redis.PID())
 	}
 	res, err := RunLoad(ctx, LoadConfig{Addrs: addrs, N: n, M: m, Watch: watch, Sources: 8, Dials: 64,
 		Timeout: 60 * time.Second, Room: fmt.Sprintf("r%d", rep)})
@@ -408,7 +377,7 @@ func newEnv(duet, root string) (e *env, cleanup func(), err error) {
 		return nil, nil, err
 	}
 	e = &env{duet: duet, root: root, tmp: tmp}
-	if e.cert, e.key, err = writeCert(tmp); err != nil {
+	if e.cert, e.key, err = duettest.WriteCert(tmp); err != nil {
 		os.RemoveAll(tmp)
 		return nil, nil, err
 	}

@@ -59,9 +59,9 @@ func profileSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
 		return "", err
 	}
 	var res LoadResult
-	top, err := perfTop(ctx, e.tmp, "signal", p.pid(), func() error {
+	top, err := perfTop(ctx, e.tmp, "signal", p.PID(), func() error {
 		var err error
-		res, err = RunLoad(ctx, LoadConfig{Addr: p.addr, N: n, M: c.m, PID: p.pid(), Sources: 8, Dials: 64, Timeout: 60 * time.Second, Room: "perf"})
+		res, err = RunLoad(ctx, LoadConfig{Addr: p.addr, N: n, M: c.m, PID: p.PID(), Sources: 8, Dials: 64, Timeout: 60 * time.Second, Room: "perf"})
 		return err
 	})
 	p.stop()
@@ -75,7 +75,7 @@ func profileSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
 	if err != nil {
 		return b.String(), err
 	}
-	top, err = perfTop(ctx, e.tmp, "turn", tp.pid(), func() error {
+	top, err = perfTop(ctx, e.tmp, "turn", tp.PID(), func() error {
 		_, err := runUclient(ctx, tp, port, turnLoad{m: 40, n: 250, l: 1000})
 		return err
 	})

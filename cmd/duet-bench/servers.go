@@ -1,110 +1,59 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"io"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
+
+	"duet/internal/duettest"
 )
 
 // proc is a server process the benchmark started.
 type proc struct {
+	*duettest.Process
 	name    string
-	cmd     *exec.Cmd
-	addr    string        // https host:port once listening ("" for coturn)
+	addr    string        // https host:port once listening ("" for coturn and redis-server)
 	startup time.Duration // from exec to the first 200 from /healthz (HTTPS servers)
-	mu      sync.Mutex
-	tail    []string // last lines of its output, for error messages
-	exited  chan struct{}
 }
 
-func (p *proc) pid() int { return p.cmd.Process.Pid }
-
+// lastLines is the end of its output, for error messages.
 func (p *proc) lastLines() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.tail, "\n")
+	lines := strings.Split(strings.TrimRight(p.Logs.String(), "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-30):], "\n")
 }
 
+// listeningRE is the line duet and the Node peer log once they serve HTTPS.
 var listeningRE = regexp.MustCompile(`https listening"? addr=(\S+)`)
 
-// startProc runs argv, scans its output for ready (a regexp whose first group, if any, is the address)
-// and waits for it up to timeout.
+// startProc runs argv in dir with the benchmark's environment (DUET_TURN_BATCH=off reaches duet)
+// and, given ready (a regexp whose first group, if any, is the HTTPS address), waits up to timeout
+// for it and for /healthz.
 func startProc(name string, ready *regexp.Regexp, timeout time.Duration, dir string, argv ...string) (*proc, error) {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	p := &proc{name: name, cmd: cmd, exited: make(chan struct{})}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			p.tail = append(p.tail, line)
-			if len(p.tail) > 30 {
-				p.tail = p.tail[1:]
-			}
-			p.mu.Unlock()
-			if ready == nil {
-				continue
-			}
-			if m := ready.FindStringSubmatch(line); m != nil {
-				a := ""
-				if len(m) > 1 {
-					a = m[1]
-				}
-				select {
-				case found <- a:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, pr)
-	}()
 	t0 := time.Now()
-	if err := cmd.Start(); err != nil {
+	dp, err := duettest.Launch(dir, nil, argv...)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
-	go func() { _ = cmd.Wait(); pw.Close(); close(p.exited) }()
-	if ready == nil {
-		p.startup = time.Since(t0)
-		return p, nil
-	}
-	select {
-	case p.addr = <-found:
-	case <-p.exited:
-		return nil, fmt.Errorf("%s exited before it was ready:\n%s", name, p.lastLines())
-	case <-time.After(timeout):
-		p.stop()
-		return nil, fmt.Errorf("%s not ready within %v:\n%s", name, timeout, p.lastLines())
-	}
-	if p.addr != "" {
-		if err := waitHealthy(p.addr, timeout); err != nil {
-			p.stop()
+	p := &proc{Process: dp, name: name}
+	if ready != nil {
+		m, err := dp.WaitFor(ready, timeout)
+		if err != nil {
+			p.Kill()
 			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if len(m) > 1 {
+			p.addr = m[1]
+			if err := waitHealthy(p.addr, timeout); err != nil {
+				p.stop()
+				return nil, fmt.Errorf("%s: %w", name, err)
+			}
 		}
 	}
 	p.startup = time.Since(t0)
@@ -135,15 +84,11 @@ func waitHealthy(addr string, timeout time.Duration) error {
 
 // stop sends SIGTERM, then SIGKILL after 10 s.
 func (p *proc) stop() {
-	if p == nil || p.cmd.Process == nil {
+	if p == nil {
 		return
 	}
-	_ = syscall.Kill(-p.pid(), syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-p.pid(), syscall.SIGKILL)
-		<-p.exited
+	if err := p.Stop(10 * time.Second); err != nil {
+		p.Kill() // a no-op when it has exited, with whatever status
 	}
 }
 
@@ -177,54 +122,4 @@ func ensureNodeDeps(ctx context.Context, root string) error {
 		return fmt.Errorf("npm ci in %s: %w\n%s", dir, err, out)
 	}
 	return nil
-}
-
-// writeCert writes one self-signed ECDSA P-256 certificate for localhost that both HTTPS servers use,
-// so their TLS handshakes cost the same.
-func writeCert(dir string) (certFile, keyFile string, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", "", err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "localhost"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(30 * 24 * time.Hour),
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return "", "", err
-	}
-	kb, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return "", "", err
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	err = errors.Join(
-		os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600),
-		os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600))
-	return certFile, keyFile, err
-}
-
-// freePort returns a port free for both UDP and TCP on 127.0.0.1 (racy, fine on a quiet box).
-func freePort() (int, error) {
-	for range 20 {
-		u, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			return 0, err
-		}
-		port := u.LocalAddr().(*net.UDPAddr).Port
-		t, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		u.Close()
-		if err == nil {
-			t.Close()
-			return port, nil
-		}
-	}
-	return 0, errors.New("no port free for both UDP and TCP")
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"duet/internal/duettest"
 )
 
 type suiteConfig struct {
@@ -77,7 +79,7 @@ func suiteCmd(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(tmp)
 	e := &env{duet: c.duet, root: c.root, tmp: tmp}
-	if e.cert, e.key, err = writeCert(tmp); err != nil {
+	if e.cert, e.key, err = duettest.WriteCert(tmp); err != nil {
 		return err
 	}
 
@@ -215,7 +217,7 @@ func oneLoad(ctx context.Context, e *env, side string, n, m, rep int) (LoadResul
 	}
 	defer p.stop()
 	time.Sleep(300 * time.Millisecond) // let start-up work settle before the idle reading
-	res, err := RunLoad(ctx, LoadConfig{Addr: p.addr, N: n, M: m, PID: p.pid(), Sources: 8, Dials: 64,
+	res, err := RunLoad(ctx, LoadConfig{Addr: p.addr, N: n, M: m, PID: p.PID(), Sources: 8, Dials: 64,
 		Timeout: 60 * time.Second, Room: fmt.Sprintf("r%d", rep)})
 	if err != nil {
 		return res, fmt.Errorf("%s N=%d: %w\n%s", side, n, err, p.lastLines())

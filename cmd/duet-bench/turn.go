@@ -3,14 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"duet/internal/duettest"
 )
 
 const turnSecret = "bench-secret"
@@ -87,7 +87,7 @@ func (t turnLoad) String() string {
 
 // turnServer starts duet's embedded relay or coturn on a fresh port; it returns the process and port.
 func (e *env) startTURN(side string) (*proc, int, error) {
-	port, err := freePort()
+	port, err := duettest.FreeUDPTCPPort()
 	if err != nil {
 		return nil, 0, err
 	}
@@ -98,7 +98,7 @@ func (e *env) startTURN(side string) (*proc, int, error) {
 			// Every load comes from 127.0.0.1: the per-address caps would stop it at 64.
 			"--turn-max-allocations-per-ip", "100000", "--turn-max-allocations-total", "100000")
 		if err == nil {
-			err = stunReady(port, 10*time.Second)
+			err = duettest.STUNReady(port, 10*time.Second)
 		}
 		return p, port, err
 	}
@@ -106,39 +106,11 @@ func (e *env) startTURN(side string) (*proc, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	p, err := startProc("coturn", nil, 20*time.Second, dir,
-		"turnserver", "--use-auth-secret", "--static-auth-secret", turnSecret, "--realm", "duet",
-		"--listening-ip", "127.0.0.1", "--listening-port", strconv.Itoa(port), "--relay-ip", "127.0.0.1",
-		"--allow-loopback-peers", "--no-cli", "--no-tls", "--no-dtls", "--min-port", "50000", "--max-port", "59999",
-		"--pidfile", filepath.Join(dir, "pid"), "--log-file", "stdout", "--simple-log", "--db", filepath.Join(dir, "turndb"))
-	if err == nil {
-		if err = stunReady(port, 10*time.Second); err != nil {
-			p.stop()
-			err = fmt.Errorf("coturn: %w\n%s", err, p.lastLines())
-		}
-	}
-	return p, port, err
-}
-
-// runUclient runs one load against a server already running.
-// stunReady sends STUN Binding requests to 127.0.0.1:port until one is answered.
-func stunReady(port int, timeout time.Duration) error {
-	conn, err := net.Dial("udp", fmt.Sprintf("127.0.0.1:%d", port))
+	p, err := duettest.LaunchCoturn(duettest.Coturn{Port: port, MinPort: 50000, MaxPort: 59999, Secret: turnSecret, Dir: dir})
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	defer conn.Close()
-	req := []byte{0, 1, 0, 0, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
-	buf := make([]byte, 1500)
-	deadline := time.Now().Add(timeout)
-	for time.Now().Before(deadline) {
-		_, _ = conn.Write(req)
-		_ = conn.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		if n, err := conn.Read(buf); err == nil && n >= 20 && buf[0] == 1 && buf[1] == 1 {
-			return nil
-		}
-	}
-	return fmt.Errorf("no STUN answer on udp port %d within %v", port, timeout)
+	return &proc{Process: p, name: "coturn"}, port, nil
 }
 
 // uclientAgainst runs one uclient load against a fresh server of side ("duet" or "coturn").
@@ -151,14 +123,15 @@ func (e *env) uclientAgainst(ctx context.Context, side string, load turnLoad) (u
 	return runUclient(ctx, p, port, load)
 }
 
+// runUclient runs one load against a server already running.
 func runUclient(ctx context.Context, p *proc, port int, load turnLoad) (uclientResult, error) {
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	cpu0 := cpuSeconds(p.pid())
+	cpu0 := cpuSeconds(p.PID())
 	t0 := time.Now()
 	out, err := exec.CommandContext(ctx, "turnutils_uclient", load.args(port)...).CombinedOutput()
 	wall := time.Since(t0)
-	cpu := cpuSeconds(p.pid()) - cpu0
+	cpu := cpuSeconds(p.PID()) - cpu0
 	if err != nil {
 		return uclientResult{}, fmt.Errorf("turnutils_uclient %s against %s: %v\n%s", load, p.name, err, tail(string(out), 15))
 	}

@@ -97,7 +97,7 @@ func (l turnLab) start(ctx context.Context, e *env, side labSide) (*proc, error)
 			return nil, derr
 		}
 		p, err = startProc("coturn", nil, 20*time.Second, dir, l.exec("srv",
-			"turnserver", "--use-auth-secret", "--static-auth-secret", turnSecret, "--realm", "duet",
+			"turnserver", "-n", "--use-auth-secret", "--static-auth-secret", turnSecret, "--realm", "duet",
 			"--listening-ip", labServerIP, "--listening-port", "3478", "--relay-ip", labServerIP,
 			"--no-cli", "--no-tls", "--no-dtls", "--min-port", "50000", "--max-port", "59999",
 			"--pidfile", filepath.Join(dir, "pid"), "--log-file", "stdout", "--simple-log", "--db", filepath.Join(dir, "turndb"))...)
@@ -144,13 +144,13 @@ func (l turnLab) run(ctx context.Context, e *env, side labSide, load turnLoad, p
 	args := []string{"turnutils_uclient", "-c", "-m", strconv.Itoa(load.m), "-n", strconv.Itoa(load.n), "-l", strconv.Itoa(load.l),
 		"-z", strconv.Itoa(load.z), "-e", labPeerIP, "-r", strconv.Itoa(labPeerPort), "-u", "bench", "-W", turnSecret, "-p", "3478", labServerIP}
 	kernel0 := l.offloaded(ctx, side)
-	srv0, peer0 := cpuSeconds(p.pid()), cpuSeconds(peerPID)
+	srv0, peer0 := cpuSeconds(p.PID()), cpuSeconds(peerPID)
 	argv := l.exec("cli", args...)
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	t0 := time.Now()
 	out, err := cmd.CombinedOutput()
 	wall := time.Since(t0)
-	srv, peer := cpuSeconds(p.pid())-srv0, cpuSeconds(peerPID)-peer0
+	srv, peer := cpuSeconds(p.PID())-srv0, cpuSeconds(peerPID)-peer0
 	if err != nil {
 		return labResult{}, fmt.Errorf("turnutils_uclient against %s: %v\n%s", side.name, err, tail(string(out), 15))
 	}
@@ -220,10 +220,10 @@ func turnLabSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
 		for r := range c.turnReps {
 			for i := range labSides {
 				side := labSides[(i+r)%len(labSides)] // rotate which goes first
-				res, err := l.run(ctx, e, side, load, peer.pid())
+				res, err := l.run(ctx, e, side, load, peer.PID())
 				if err != nil { // uclient now and then fails a channel bind on a loaded box: once more
 					fmt.Fprintf(os.Stderr, "lab %s, -l %d: %v; again\n", side.name, load.l, err)
-					res, err = l.run(ctx, e, side, load, peer.pid())
+					res, err = l.run(ctx, e, side, load, peer.PID())
 				}
 				if err != nil {
 					return b.String(), err

@@ -23,12 +23,14 @@ import (
 
 	"duet/internal/acceptlog"
 	"duet/internal/acme"
+	"duet/internal/api"
 	"duet/internal/certs"
 	"duet/internal/check"
 	"duet/internal/config"
 	"duet/internal/metrics"
 	"duet/internal/redishub"
 	sig "duet/internal/signal"
+	"duet/internal/status"
 	"duet/internal/tlsmux"
 	"duet/internal/turn"
 	"duet/internal/web"
@@ -51,6 +53,7 @@ func main() {
 
 // run serves until ctx ends, then shuts down gracefully.
 func run(ctx context.Context, args, env []string, logTo io.Writer) error {
+	started := time.Now()
 	cfg, err := config.Load(args, env)
 	if err != nil {
 		return err
@@ -93,13 +96,24 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 		relayStats = relay.Stats
 	}
 
-	sigConfig := cfg.Signal(log)
+	invites, generated, err := cfg.Invites()
+	if err != nil {
+		return err
+	}
+	if generated {
+		log.Info("generated a random invite signing key; set --invite-secret to keep invite links valid across restarts and nodes")
+	}
+	hooks, err := cfg.Webhooks(log)
+	if err != nil {
+		return err
+	}
+	sigConfig := cfg.Signal(invites, hooks, log)
 	var redisHealth func() error
-	if cfg.RedisURL != "" {
-		shared, err := redishub.New(redishub.Config{URL: cfg.RedisURL, Logger: log.With("component", "redis")})
-		if err != nil {
-			return err
-		}
+	shared, err := cfg.Redis(log)
+	if err != nil {
+		return err
+	}
+	if shared != nil {
 		redishub.DriverLogs(log)
 		sigConfig.Hub, redisHealth = shared.Open, shared.Healthy
 	}
@@ -107,7 +121,15 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 	if err != nil {
 		return err
 	}
-	metricsHandler := metrics.Handler(metrics.Sources{Signal: signaling.Stats, TURN: relayStats, Redis: redisHealth})
+	sources := metrics.Sources{Signal: signaling.Stats, TURN: relayStats, Redis: redisHealth}
+	metricsHandler := metrics.Handler(sources)
+	var apiHandler, statusPage http.Handler
+	if len(cfg.APIKeys) > 0 {
+		if apiHandler, err = api.New(api.Config{Keys: cfg.APIKeys, Signer: invites}); err != nil {
+			return err
+		}
+		statusPage = status.Handler(status.Config{Sources: sources, Started: started, Logger: log.With("component", "status")})
+	}
 	handler := web.New(web.Config{
 		Files:  client.Files,
 		Signal: signaling.Handler(),
@@ -121,6 +143,10 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 		MetricsToken: cfg.MetricsToken,
 		ICERate:      cfg.ICERate,
 		HSTS:         !selfSigned,
+		API:          apiHandler,
+		Status:       statusPage,
+		APIKeys:      cfg.APIKeys,
+		EmbedOrigins: cfg.EmbedOrigins,
 		Logger:       log.With("component", "http"),
 	})
 
@@ -172,6 +198,9 @@ func run(ctx context.Context, args, env []string, logTo io.Writer) error {
 		_ = plain.Shutdown(drain)
 	}
 	signaling.Close()
+	if hooks != nil { // after signaling, which feeds it; what is queued gets the drain's remaining time
+		hooks.Close(drain)
+	}
 	if err := <-shut; err != nil && !errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

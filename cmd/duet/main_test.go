@@ -26,23 +26,22 @@ func startDuet(t *testing.T, args ...string) (url string, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	logs := &duettest.LogBuffer{}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), nil, logs) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if addr := duettest.Listening(logs.String()); addr != "" {
-			url = "https://" + addr
-			break
-		}
+	done, ended := make(chan error, 1), make(chan struct{})
+	go func() {
+		done <- run(ctx, append([]string{"--listen", "127.0.0.1:0"}, args...), nil, logs)
+		close(ended)
+	}()
+	m, waitErr := logs.WaitFor(duettest.Listening, 10*time.Second, ended)
+	if waitErr != nil {
 		select {
 		case err := <-done:
-			t.Fatalf("duet stopped: %v\n%s", err, logs)
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("duet did not start:\n%s", logs)
+			t.Fatalf("duet stopped (%v): %v", err, waitErr)
+		default:
+			cancel()
+			t.Fatalf("duet did not start: %v", waitErr)
 		}
 	}
+	url = "https://" + m[1]
 	var once sync.Once
 	var err error
 	stop = func() error {

@@ -2,7 +2,10 @@
 // passwords kept only as salted slow hashes, and signed invite tokens minted for applications.
 package access
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Errors a caller maps to the protocol's refusals.
 var (
@@ -11,5 +14,5 @@ var (
 	ErrInvalidToken     = errors.New("invalid invite token")
 	ErrExpiredToken     = errors.New("invite token expired")
 	ErrWrongRoom        = errors.New("invite token is for another room")
-	ErrShortKey         = errors.New("the invite signing key must have at least 32 bytes")
+	ErrShortKey         = fmt.Errorf("the invite signing key must have at least %d bytes", MinKeyLen)
 )

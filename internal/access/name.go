@@ -6,7 +6,8 @@ import (
 )
 
 // NameAlphabet spells generated room names: lower-case letters and digits without the ones people
-// confuse when reading a link aloud (i, l, o, u), 32 symbols so each carries 5 bits.
+// confuse when reading a link aloud (i, l, o, u), 32 symbols so each carries 5 bits. The page's New
+// call draws the same shape in web/js/access.js: keep the two equal.
 const NameAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 
 // Generated names are NameGroups groups of NameGroupLen symbols joined by '-': 100 random bits,

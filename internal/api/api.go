@@ -9,11 +9,11 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 
 	"duet/internal/access"
+	"duet/internal/room"
 )
 
 // Invite lifetimes: DefaultTTL when the request names none, at most MaxTTL.
@@ -23,9 +23,6 @@ const (
 	maxBody    = 4 << 10
 	maxNameLen = 64
 )
-
-// roomName is the protocol's room rule (docs/protocol.md).
-var roomName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // Config is what the API needs.
 type Config struct {
@@ -69,11 +66,23 @@ func New(cfg Config) (http.Handler, error) {
 // Authorized reports whether r carries one of keys as a bearer token, comparing in constant time.
 func Authorized(keys []string, r *http.Request) bool {
 	given, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && oneOf(keys, given)
+}
+
+// AuthorizedBasic reports whether r carries one of keys as the password of HTTP basic auth (any
+// user name), for pages a person opens in a browser.
+func AuthorizedBasic(keys []string, r *http.Request) bool {
+	_, given, ok := r.BasicAuth()
+	return ok && oneOf(keys, given)
+}
+
+// oneOf compares given with every key in constant time.
+func oneOf(keys []string, given string) bool {
 	match := 0
 	for _, k := range keys {
 		match |= subtle.ConstantTimeCompare([]byte(given), []byte(k))
 	}
-	return ok && match == 1
+	return match == 1
 }
 
 func authorized(keys []string, next http.Handler) http.Handler {
@@ -105,8 +114,8 @@ func create(w http.ResponseWriter, r *http.Request, signer *access.Signer) {
 		ttl = DefaultTTL
 	}
 	switch {
-	case !roomName.MatchString(req.Room):
-		reply(w, http.StatusBadRequest, apiError{"invalid_room", "a room name is 1 to 64 characters of A-Z a-z 0-9 - _"})
+	case !room.ValidName(req.Room):
+		reply(w, http.StatusBadRequest, apiError{"invalid_room", fmt.Sprintf("a room name is 1 to %d characters of A-Z a-z 0-9 - _", room.MaxNameLen)})
 		return
 	case len(req.Name) > maxNameLen:
 		reply(w, http.StatusBadRequest, apiError{"invalid_name", fmt.Sprintf("a display name has at most %d bytes", maxNameLen)})

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -16,6 +17,8 @@ import (
 	"github.com/pion/interceptor"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
+
+	"duet/internal/pionlog"
 )
 
 // Media the test call sends: about what a small video call does (5 kB frames, 30 per second).
@@ -224,7 +227,7 @@ func (r *run) newAPI() *webrtc.API {
 	_ = m.RegisterDefaultCodecs()
 	ir := &interceptor.Registry{}
 	_ = webrtc.RegisterDefaultInterceptors(m, ir)
-	se := webrtc.SettingEngine{LoggerFactory: pionLogs{r.log}}
+	se := webrtc.SettingEngine{LoggerFactory: pionlog.New(r.log, slog.LevelDebug)}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled) // relay-only: no host candidates to hide
 	se.SetRelayAcceptanceMinWait(0)                         // pion waits 2 s for better pairs; relay-only there are none
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -14,6 +15,8 @@ import (
 
 	"github.com/pion/stun/v4"
 	"github.com/pion/turn/v5"
+
+	"duet/internal/pionlog"
 )
 
 // relayRange is the default relay port range; the check cannot see --relay-ports from outside.
@@ -164,7 +167,7 @@ func (r *run) turnClient(ctx context.Context, u iceURL, s iceServer) (c *turn.Cl
 		Conn:           conn,
 		Username:       s.Username,
 		Password:       s.Credential,
-		LoggerFactory:  pionLogs{r.log},
+		LoggerFactory:  pionlog.New(r.log, slog.LevelDebug),
 	})
 	if err == nil {
 		err = c.Listen()
@@ -270,7 +273,10 @@ func (r *run) transactionProblem(err error, u iceURL, server netip.AddrPort) err
 		return fail(detail, "the relay refused the request", "read the relay's log")
 	}
 	port := u.port
-	if isTimeout(err) || strings.Contains(err.Error(), "retransmissions failed") {
+	// pion says "all retransmissions failed" when nothing answered, and "failed to retransmit" when
+	// the server hung up before a retransmission (the HTTPS port closing a request it cannot parse):
+	// no TURN answer either way.
+	if isTimeout(err) || strings.Contains(err.Error(), "retransmissions failed") || strings.Contains(err.Error(), "failed to retransmit") {
 		if u.kind() == "UDP" {
 			return fail("no answer from "+server.String()+" over UDP",
 				"UDP "+port+" is probably blocked by a firewall or security group",

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,6 +179,36 @@ func TestLine(t *testing.T) {
 	for _, tt := range tests {
 		if got := line(tt.step); got != tt.want {
 			t.Errorf("line:\n got %q\nwant %q", got, tt.want)
+		}
+	}
+}
+
+// TestTransactionProblem: a relay that never answers and one that hangs up before pion retransmits
+// are both "no TURN answer", explained by the transport the URL names.
+func TestTransactionProblem(t *testing.T) {
+	r := &run{o: options{host: "127.0.0.1", port: "8443"}}
+	server := netip.MustParseAddrPort("127.0.0.1:8443")
+	silent := []error{
+		errors.New("all retransmissions failed for KjfDbfDSCg5PjiMs"),
+		errors.New("turn: failed to retransmit transaction KjfDbfDSCg5PjiMs"),
+		os.ErrDeadlineExceeded,
+	}
+	tests := []struct {
+		url, says string
+	}{
+		{"turns:127.0.0.1:8443?transport=tcp", "no TURN answer from 127.0.0.1:8443 over TLS on the HTTPS port"},
+		{"turns:127.0.0.1:5349?transport=tcp", "no answer from 127.0.0.1:8443 over TLS"},
+		{"turn:127.0.0.1:3478?transport=udp", "no answer from 127.0.0.1:8443 over UDP"},
+	}
+	for _, tt := range tests {
+		u, err := parseICEURL(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range silent {
+			if got := r.transactionProblem(e, u, server).Error(); !strings.HasPrefix(got, tt.says) {
+				t.Errorf("%s, %v: %q, want it to start with %q", tt.url, e, got, tt.says)
+			}
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -47,6 +48,13 @@ type Config struct {
 	ICERate         float64
 	MetricsToken    string
 	MetricsListen   string
+
+	Rooms         signal.RoomsMode
+	APIKeys       []string
+	InviteSecret  string
+	WebhookURL    string
+	WebhookSecret string
+	EmbedOrigins  []string
 
 	TURNListen         string
 	TURNSListen        string
@@ -86,9 +94,10 @@ func (p *PortRange) Set(s string) error {
 	return nil
 }
 
-// flags binds every setting to a flag on a fresh FlagSet, with its default.
+// flags binds every setting to a flag on a fresh FlagSet, with its default: the owning package's.
 func flags(c *Config) *flag.FlagSet {
 	fs := flag.NewFlagSet("duet", flag.ContinueOnError)
+	limits := signal.DefaultLimits()
 	fs.StringVar(&c.Listen, "listen", "", `HTTPS address of the page, Socket.IO and /api (":8443", or ":443" with --domain)`)
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "certificate file (PEM); without it a self-signed certificate for localhost is made")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "private key file (PEM) for --tls-cert")
@@ -108,14 +117,27 @@ func flags(c *Config) *flag.FlagSet {
 		c.AllowedOrigins = append(c.AllowedOrigins, s)
 		return nil
 	})
-	fs.Float64Var(&c.ConnRate, "conn-rate", 2, "new Socket.IO connections per second per IP (bursts of ten seconds' worth)")
-	fs.Float64Var(&c.EventRate, "event-rate", 50, "Socket.IO events per second per IP (bursts of ten seconds' worth)")
-	fs.IntVar(&c.MaxConnPerIP, "max-conn-per-ip", 50, "Socket.IO connections open at once per IP (per /64 for IPv6)")
+	fs.Float64Var(&c.ConnRate, "conn-rate", limits.ConnRate, "new Socket.IO connections per second per IP (bursts of ten seconds' worth)")
+	fs.Float64Var(&c.EventRate, "event-rate", limits.EventRate, "Socket.IO events per second per IP (bursts of ten seconds' worth)")
+	fs.IntVar(&c.MaxConnPerIP, "max-conn-per-ip", limits.MaxConnPerIP, "Socket.IO connections open at once per IP (per /64 for IPv6)")
 	fs.IntVar(&c.MaxConns, "max-conns", signal.DefaultMaxConns, "Socket.IO connections open at once, all addresses together")
 	fs.StringVar(&c.PprofListen, "pprof-listen", "", "serve Go's profiler (net/http/pprof) on this address, e.g. 127.0.0.1:6060; never expose it")
 	fs.Float64Var(&c.ICERate, "ice-rate", web.DefaultICERate, "/api/ice-servers requests per second per IP (bursts of ten seconds' worth); over it: 429")
 	fs.StringVar(&c.MetricsToken, "metrics-token", "", "serve /metrics on the HTTPS port to requests with 'Authorization: Bearer TOKEN' (without it: to loopback clients only)")
 	fs.StringVar(&c.MetricsListen, "metrics-listen", "", "also serve /metrics over plain HTTP on this private address, e.g. 10.0.0.5:9100; never expose it")
+	c.Rooms = signal.RoomsOpen
+	fs.Var(&c.Rooms, "rooms", "who may enter a room: open (anyone who knows its name, and its password if it has one) or token (holders of an invite minted with POST /api/rooms)")
+	fs.Func("api-key", "key an application sends as 'Authorization: Bearer KEY' to POST /api/rooms and /status (repeatable); without one the API is off", func(s string) error {
+		c.APIKeys = append(c.APIKeys, s)
+		return nil
+	})
+	fs.StringVar(&c.InviteSecret, "invite-secret", "", "key that signs invite tokens (at least 32 bytes; the same on every node); random at start-up when empty")
+	fs.StringVar(&c.WebhookURL, "webhook-url", "", "POST signed JSON events (room_started, participant_joined, participant_left, room_finished) to this URL")
+	fs.StringVar(&c.WebhookSecret, "webhook-secret", "", "key that signs the webhook events (Duet-Signature header); required with --webhook-url")
+	fs.Func("embed-origin", "origin whose pages may show duet in an iframe, e.g. https://app.example.org (repeatable); others may not", func(s string) error {
+		c.EmbedOrigins = append(c.EmbedOrigins, s)
+		return nil
+	})
 	fs.StringVar(&c.RedisURL, "redis-url", "", "share rooms with other duet nodes through this Redis, e.g. redis://10.0.0.5:6379/0 (empty: rooms in memory)")
 
 	fs.StringVar(&c.TURNListen, "turn-listen", ":3478", `embedded TURN/STUN address, UDP and TCP; "" disables the embedded relay`)
@@ -125,11 +147,11 @@ func flags(c *Config) *flag.FlagSet {
 		c.PublicIP, err = netip.ParseAddr(s)
 		return err
 	})
-	c.RelayPorts = PortRange{49152, 65535}
+	c.RelayPorts = PortRange{turn.DefaultRelayMinPort, turn.DefaultRelayMaxPort}
 	fs.Var(&c.RelayPorts, "relay-ports", "UDP port range for relayed media")
-	fs.StringVar(&c.Realm, "realm", "duet", "TURN realm")
+	fs.StringVar(&c.Realm, "realm", turn.DefaultRealm, "TURN realm")
 	fs.StringVar(&c.TURNSecret, "turn-secret", "", "TURN REST API shared secret (coturn's static-auth-secret); random at start-up when empty")
-	fs.DurationVar(&c.TURNTTL, "turn-ttl", 24*time.Hour, "lifetime of the TURN credentials handed to pages")
+	fs.DurationVar(&c.TURNTTL, "turn-ttl", turn.DefaultTTL, "lifetime of the TURN credentials handed to pages")
 	fs.Func("turn-urls", "TURN/STUN URL to hand out instead of the embedded relay's (repeatable), e.g. turn:turn.example.org:3478", func(s string) error {
 		c.TURNURLs = append(c.TURNURLs, s)
 		return nil
@@ -245,7 +267,8 @@ func envValues(fs *flag.FlagSet, env []string) map[string]string {
 }
 
 // repeatable flags take a comma-separated list from one environment variable.
-var repeatable = map[string]bool{"turn-urls": true, "turn-allow-peer": true, "domain": true, "allowed-origin": true}
+var repeatable = map[string]bool{"turn-urls": true, "turn-allow-peer": true, "domain": true, "allowed-origin": true,
+	"api-key": true, "embed-origin": true}
 
 func splitList(fs *flag.FlagSet, name, v string) []string {
 	if !repeatable[name] {
@@ -316,9 +339,6 @@ func (c Config) validate() error {
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("--shutdown-timeout must be positive"))
 	}
-	if c.ConnRate <= 0 || c.EventRate <= 0 || c.MaxConnPerIP < 1 || c.MaxConns < 1 {
-		errs = append(errs, errors.New("--conn-rate, --event-rate, --max-conn-per-ip and --max-conns must be positive"))
-	}
 	if c.TURNMaxAllocations < 1 || c.TURNMaxAllocPerIP < 1 || c.TURNMaxAllocTotal < 1 || c.TURNMaxTCPPerIP < 1 || c.TURNMaxTCPTotal < 1 {
 		errs = append(errs, errors.New("--turn-max-allocations, --turn-max-allocations-per-ip, --turn-max-allocations-total, --turn-max-tcp-per-ip and --turn-max-tcp-total must be at least 1"))
 	}
@@ -328,6 +348,24 @@ func (c Config) validate() error {
 	if c.ICERate <= 0 {
 		errs = append(errs, errors.New("--ice-rate must be positive"))
 	}
+	errs = append(errs, c.validateParts())
+	if c.Rooms == signal.RoomsToken && len(c.APIKeys) == 0 {
+		errs = append(errs, errors.New("--rooms token: without --api-key nobody can mint an invite"))
+	}
+	for _, k := range c.APIKeys {
+		if len(k) < minAPIKeyLen {
+			errs = append(errs, fmt.Errorf("--api-key: a key needs at least %d characters", minAPIKeyLen))
+			break
+		}
+	}
+	if c.WebhookURL == "" && c.WebhookSecret != "" {
+		errs = append(errs, errors.New("--webhook-url and --webhook-secret go together"))
+	}
+	for _, o := range c.EmbedOrigins {
+		if !isOrigin(o) {
+			errs = append(errs, fmt.Errorf("--embed-origin: %q is not an origin such as https://app.example.org", o))
+		}
+	}
 	if c.TURNBatch != turn.BatchAuto && c.TURNBatch != turn.BatchOff {
 		errs = append(errs, fmt.Errorf("--turn-batch: want %s or %s, got %q", turn.BatchAuto, turn.BatchOff, c.TURNBatch))
 	}
@@ -335,6 +373,16 @@ func (c Config) validate() error {
 		errs = append(errs, fmt.Errorf("--turn-offload: want %s or %s, got %q", turn.OffloadAuto, turn.OffloadOff, c.TURNOffload))
 	}
 	return errors.Join(errs...)
+}
+
+// minAPIKeyLen keeps API keys out of guessing range.
+const minAPIKeyLen = 16
+
+// isOrigin accepts scheme://host[:port] with nothing more, as CSP and Permissions-Policy want it.
+func isOrigin(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && !strings.ContainsAny(s, " ;,'\"*")
 }
 
 // TURNSOnHTTPSPort reports whether the HTTPS port also serves TURN over TLS (--turns-on-https;

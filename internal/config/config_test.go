@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"duet/internal/signal"
 )
 
 func TestLoadPrecedence(t *testing.T) {
@@ -70,6 +72,14 @@ func TestLoadPrecedence(t *testing.T) {
 			return tc.MaxAllocationsPerIP == 3 && tc.TCPIdleTimeout == time.Minute && tc.MaxTCPTotal == 99 &&
 				c.ICERate == 0.2 && c.MetricsToken == "t" && c.MetricsListen == "127.0.0.1:9100"
 		}},
+		{"private rooms and integrations", []string{"--rooms", "token", "--api-key", "k-0123456789abcdef", "--embed-origin", "https://app.example.org",
+			"--webhook-url", "https://hooks.example.org/duet", "--webhook-secret", "s"}, []string{"DUET_API_KEY=k-0123456789abcdef1,k-0123456789abcdef2"}, func(c Config) bool {
+			return c.Rooms == signal.RoomsToken && slices.Equal(c.APIKeys, []string{"k-0123456789abcdef"}) && slices.Equal(c.EmbedOrigins, []string{"https://app.example.org"}) &&
+				c.WebhookURL == "https://hooks.example.org/duet" && c.WebhookSecret == "s"
+		}},
+		{"api keys from env", nil, []string{"DUET_API_KEY=k-0123456789abcdef1,k-0123456789abcdef2"}, func(c Config) bool {
+			return c.Rooms == signal.RoomsOpen && slices.Equal(c.APIKeys, []string{"k-0123456789abcdef1", "k-0123456789abcdef2"}) && c.InviteSecret == ""
+		}},
 		{"turns on https: auto is off on 8443", nil, nil, func(c Config) bool { return c.TURNSOnHTTPS == "auto" && !c.TURNSOnHTTPSPort() }},
 		{"turns on https: auto is on on 443", []string{"--domain", "a.example.org"}, nil, func(c Config) bool { return c.TURNSOnHTTPSPort() }},
 		{"turns on https: auto is off without the relay", []string{"--listen", ":443", "--turn-listen", ""}, nil, func(c Config) bool { return !c.TURNSOnHTTPSPort() }},
@@ -129,6 +139,17 @@ func TestLoadErrors(t *testing.T) {
 		{"zero idle timeout", []string{"--turn-tcp-idle-timeout", "0s"}, nil, "--turn-tcp-idle-timeout"},
 		{"negative ice rate", []string{"--ice-rate", "-1"}, nil, "--ice-rate"},
 		{"negative shutdown timeout", []string{"--shutdown-timeout", "-1s"}, nil, "--shutdown-timeout"},
+		{"bad rooms mode", []string{"--rooms", "closed"}, nil, "open or token"},
+		{"token rooms without api key", []string{"--rooms", "token"}, nil, "--rooms token"},
+		{"short api key", []string{"--api-key", "short"}, nil, "--api-key"},
+		{"short invite secret", []string{"--invite-secret", "short"}, nil, "--invite-secret"},
+		{"webhook url without secret", []string{"--webhook-url", "https://h.example.org"}, nil, "go together"},
+		{"webhook secret without url", []string{"--webhook-secret", "s"}, nil, "go together"},
+		{"webhook url not http", []string{"--webhook-url", "ftp://h.example.org", "--webhook-secret", "s"}, nil, "--webhook-url"},
+		{"bad redis url", []string{"--redis-url", "http://10.0.0.5:6379"}, nil, "--redis-url"},
+		{"embed origin with a path", []string{"--embed-origin", "https://app.example.org/page"}, nil, "--embed-origin"},
+		{"embed origin wildcard", []string{"--embed-origin", "*"}, nil, "--embed-origin"},
+		{"embed origin with a quote", []string{"--embed-origin", "https://a.example.org'"}, nil, "--embed-origin"},
 		{"missing file", []string{"--config", filepath.Join(dir, "absent.yaml")}, nil, "absent.yaml"},
 		{"unknown key in file", []string{"--config", write("unknown.yaml", "lissen: ':1'\n")}, nil, `unknown setting "lissen"`},
 		{"mapping in file", []string{"--config", write("map.yaml", "listen: {a: 1}\n")}, nil, "mapping"},

@@ -1,5 +1,6 @@
-// Package duettest runs the real parts duet's tests drive: the duet binary, redis-server, and free
-// loopback ports for them. Only tests import it.
+// Package duettest runs the real parts duet's tests and its benchmark (cmd/duet-bench) drive: the
+// duet binary and other processes, redis-server, free loopback ports, certificate files, /proc
+// readings. The functions return errors; those taking a testing.TB fail the test instead.
 package duettest
 
 import (
@@ -11,7 +12,6 @@ import (
 	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -37,13 +37,18 @@ func Binary(t testing.TB) string {
 
 // LogBuffer collects a process's output while it runs.
 type LogBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
+	mu   sync.Mutex
+	b    bytes.Buffer
+	grew chan struct{} // closed by the next Write; nil while nobody waits
 }
 
 func (l *LogBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.grew != nil {
+		close(l.grew)
+		l.grew = nil
+	}
 	return l.b.Write(p)
 }
 
@@ -53,84 +58,81 @@ func (l *LogBuffer) String() string {
 	return l.b.String()
 }
 
-// Listening finds the HTTPS address in duet's log; "" until it is there.
-func Listening(log string) string {
-	if m := listening.FindStringSubmatch(log); m != nil {
-		return m[1]
+// next is the text so far and a channel closed when more is written.
+func (l *LogBuffer) next() (string, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.grew == nil {
+		l.grew = make(chan struct{})
 	}
-	return ""
+	return l.b.String(), l.grew
 }
 
-var listening = regexp.MustCompile(`msg="https listening" addr=(\S+)`)
+// WaitFor waits until re matches what was written and returns the match and its groups; ended
+// closing first (the writer is gone), or timeout passing, is an error carrying the text.
+func (l *LogBuffer) WaitFor(re *regexp.Regexp, timeout time.Duration, ended <-chan struct{}) ([]string, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		text, grew := l.next()
+		if m := re.FindStringSubmatch(text); m != nil {
+			return m, nil
+		}
+		select {
+		case <-grew:
+		case <-ended:
+			if m := re.FindStringSubmatch(l.String()); m != nil { // written just before the end
+				return m, nil
+			}
+			return nil, fmt.Errorf("ended before printing %q:\n%s", re, l)
+		case <-deadline.C:
+			return nil, fmt.Errorf("did not print %q within %v:\n%s", re, timeout, l)
+		}
+	}
+}
+
+// Listening is duet's log line once it serves HTTPS; its group is the address.
+var Listening = regexp.MustCompile(`msg="https listening" addr=(\S+)`)
 
 // Duet is a running duet process.
 type Duet struct {
-	URL  string // https://127.0.0.1:PORT
-	Logs *LogBuffer
-	cmd  *exec.Cmd
-	done chan struct{}
+	*Process
+	URL string // https://127.0.0.1:PORT
 }
 
-// Start runs bin with args (give it --listen, e.g. 127.0.0.1:0), waits until it serves HTTPS, and
-// kills it when the test ends, showing its log if the test failed. DUET_ variables of the
-// environment are dropped, so only args configure it.
-func Start(t testing.TB, bin string, args ...string) *Duet {
-	t.Helper()
-	d := &Duet{Logs: &LogBuffer{}, done: make(chan struct{})}
-	d.cmd = exec.Command(bin, args...)
+// LaunchDuet runs bin with args (give it --listen, e.g. 127.0.0.1:0) and waits up to 20 s until it
+// serves HTTPS. DUET_ variables of the environment are dropped, so only args configure it.
+func LaunchDuet(bin string, args ...string) (*Duet, error) {
+	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "DUET_") {
-			d.cmd.Env = append(d.cmd.Env, kv)
+			env = append(env, kv)
 		}
 	}
-	d.cmd.Stdout, d.cmd.Stderr = d.Logs, d.Logs
-	if err := d.cmd.Start(); err != nil {
+	p, err := Launch("", env, append([]string{bin}, args...)...)
+	if err != nil {
+		return nil, err
+	}
+	m, err := p.WaitFor(Listening, 20*time.Second)
+	if err != nil {
+		p.Kill()
+		return nil, err
+	}
+	return &Duet{Process: p, URL: "https://" + m[1]}, nil
+}
+
+// Start is LaunchDuet for a test: it kills duet when the test ends, showing its log if the test failed.
+func Start(t testing.TB, bin string, args ...string) *Duet {
+	t.Helper()
+	d, err := LaunchDuet(bin, args...)
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		_ = d.cmd.Wait()
-		close(d.done)
-	}()
 	t.Cleanup(func() {
 		d.Kill()
 		if t.Failed() {
 			t.Logf("duet %s log:\n%s", d.URL, d.Logs)
 		}
 	})
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if addr := Listening(d.Logs.String()); addr != "" {
-			d.URL = "https://" + addr
-			return d
-		}
-		select {
-		case <-d.done:
-			t.Fatalf("duet exited before serving:\n%s", d.Logs)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("duet did not start within 20 s:\n%s", d.Logs)
-		}
-	}
-}
-
-// Kill ends the process at once, as a crash would, and waits for it.
-func (d *Duet) Kill() {
-	_ = d.cmd.Process.Signal(syscall.SIGKILL)
-	<-d.done
-}
-
-// Stop sends SIGTERM, as systemd does, and returns the exit error (nil for status 0).
-func (d *Duet) Stop(timeout time.Duration) error {
-	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		return err
-	}
-	select {
-	case <-d.done:
-		if st := d.cmd.ProcessState; !st.Success() {
-			return fmt.Errorf("duet ended with %v", st)
-		}
-		return nil
-	case <-time.After(timeout):
-		return fmt.Errorf("no exit %v after SIGTERM", timeout)
-	}
+	return d
 }

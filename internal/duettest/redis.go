@@ -7,62 +7,40 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
 
-// Redis is a redis-server of the test's own on a free loopback port, without persistence.
-type Redis struct {
-	t    testing.TB
-	Port int
-	logs *LogBuffer
-	cmd  *exec.Cmd
-}
-
-// StartRedis starts Debian's redis-server (the test fails, never skips, when it is missing) and
-// stops it when the test ends.
-func StartRedis(t testing.TB) *Redis {
-	t.Helper()
+// LaunchRedis starts Debian's redis-server on a loopback port, empty and without persistence (files
+// in dir), and waits up to 10 s until it answers PING.
+func LaunchRedis(port int, dir string) (*Process, error) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Fatal("redis-server is not installed: apt-get install redis-server (`make test` installs it through scripts/test-deps.sh)")
+		return nil, fmt.Errorf("redis-server is not installed: apt-get install redis-server (`make test` installs it through scripts/test-deps.sh)")
 	}
-	r := &Redis{t: t, Port: FreePort(t), logs: &LogBuffer{}}
-	r.Start()
-	t.Cleanup(r.Kill)
-	return r
-}
-
-// URL is what duet's --redis-url takes.
-func (r *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.Port) }
-
-// Start (re)starts the server on its port, empty, and waits until it answers PING.
-func (r *Redis) Start() {
-	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.Port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.t.TempDir())
-	r.cmd.Stdout, r.cmd.Stderr = r.logs, r.logs
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatal(err)
+	p, err := Launch(dir, nil, "redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", dir)
+	if err != nil {
+		return nil, err
 	}
-	for deadline := time.Now().Add(10 * time.Second); ping(r.Port) != nil; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		err := RedisPing(port)
+		if err == nil {
+			return p, nil
+		}
+		select {
+		case <-p.done:
+			return nil, fmt.Errorf("redis-server on port %d exited: %v\n%s", port, p.cmd.ProcessState, p.Logs)
+		default:
+		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("redis-server on port %d did not answer PING:\n%s", r.Port, r.logs)
+			p.Kill()
+			return nil, fmt.Errorf("redis-server on port %d did not answer PING: %v\n%s", port, err, p.Logs)
 		}
 	}
 }
 
-// Kill stops the server at once, losing its data, as a crash would.
-func (r *Redis) Kill() {
-	if r.cmd == nil {
-		return
-	}
-	_ = r.cmd.Process.Signal(syscall.SIGKILL)
-	_ = r.cmd.Wait()
-	r.cmd = nil
-}
-
-func ping(port int) error {
+// RedisPing sends PING to the redis-server on a loopback port and wants +PONG back.
+func RedisPing(port int) error {
 	c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), time.Second)
 	if err != nil {
 		return err
@@ -80,4 +58,43 @@ func ping(port int) error {
 		return fmt.Errorf("PING answered %q", line)
 	}
 	return nil
+}
+
+// Redis is a redis-server of the test's own on a free loopback port.
+type Redis struct {
+	t    testing.TB
+	Port int
+	proc *Process // nil while killed
+}
+
+// StartRedis starts a redis-server for the test (the test fails, never skips, when it is missing)
+// and stops it when the test ends.
+func StartRedis(t testing.TB) *Redis {
+	t.Helper()
+	r := &Redis{t: t, Port: FreePort(t)}
+	r.Start()
+	t.Cleanup(r.Kill)
+	return r
+}
+
+// URL is what duet's --redis-url takes.
+func (r *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.Port) }
+
+// Start (re)starts the server on its port, empty, and waits until it answers PING.
+func (r *Redis) Start() {
+	r.t.Helper()
+	p, err := LaunchRedis(r.Port, r.t.TempDir())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.proc = p
+}
+
+// Kill stops the server at once, losing its data, as a crash would.
+func (r *Redis) Kill() {
+	if r.proc == nil {
+		return
+	}
+	r.proc.Kill()
+	r.proc = nil
 }

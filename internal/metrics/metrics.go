@@ -40,6 +40,7 @@ var (
 	byesDesc     = desc("byes_total", "Byes sent: a peer left or disconnected.")
 	relayedDesc  = desc("messages_relayed_total", "Messages relayed to a peer.")
 	refusedDesc  = desc("events_refused_total", "Events answered with an error event.")
+	refusedBy    = desc("events_refused_by_code_total", "Events answered with an error event, by its code.", "code")
 	limitedDesc  = desc("limited_total", "Connections and events over the per-IP limits.")
 	allocsDesc   = desc("turn_allocations", "TURN allocations open now.")
 	allocsTotal  = desc("turn_allocations_total", "TURN allocations ever made.")
@@ -52,10 +53,11 @@ var (
 	turnTCPDesc  = desc("turn_tcp_connections", "TURN TCP/TLS connections open now.")
 	turnTCPRef   = desc("turn_tcp_refused_total", "TURN TCP/TLS connections closed on accept, over a cap.", "reason")
 	turnAcceptEr = desc("turn_accept_errors_total", "Failed accepts on the TURN TCP/TLS listeners (e.g. out of file descriptors).")
+	turnToServer = desc("turn_dropped_to_server_total", "Client packets the relay dropped: aimed at the server's own addresses outside the relay port range.")
 	redisUpDesc  = desc("redis_up", "1 when the shared room store (Redis) is reachable and this node registered in it.")
 	descriptions = []*prometheus.Desc{socketsDesc, roomsDesc, joinsDesc, fullsDesc, byesDesc, relayedDesc,
-		refusedDesc, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets, offChannels, offBytes, offPackets,
-		turnTCPDesc, turnTCPRef, turnAcceptEr, redisUpDesc}
+		refusedDesc, refusedBy, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets, offChannels, offBytes, offPackets,
+		turnTCPDesc, turnTCPRef, turnAcceptEr, turnToServer, redisUpDesc}
 )
 
 // collector reads one snapshot of each source per scrape, so the values of a scrape agree.
@@ -84,6 +86,9 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(byesDesc, s.Byes)
 	counter(relayedDesc, s.Relayed)
 	counter(refusedDesc, s.Refused)
+	for code, n := range s.RefusedBy {
+		counter(refusedBy, n, code)
+	}
 	counter(limitedDesc, s.Limited)
 	if c.src.Redis != nil {
 		up := 0.0
@@ -116,4 +121,5 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(turnTCPRef, t.RefusedTCPPerIP, "per_ip")
 	counter(turnTCPRef, t.RefusedTCPTotal, "total")
 	counter(turnAcceptEr, t.AcceptErrors)
+	counter(turnToServer, t.DroppedToServer)
 }

@@ -93,7 +93,7 @@ func TestE2ENodeKilled(t *testing.T) {
 	if l, err := lines.ReadString('\n'); strings.TrimSpace(l) != "bye" {
 		t.Fatalf("twonodes.cjs crash: %q %v\n%s", l, err, stderr.String())
 	}
-	bound := redishub.Config{}.ByeBound() // duet's defaults
+	bound := redishub.TTLBeats*redishub.DefaultHeartbeat + redishub.DefaultHeartbeat + redishub.DefaultOpTimeout // duet's defaults
 	if took := time.Since(killed); took > bound+3*time.Second {
 		t.Errorf("bye %v after the node died; documented bound %v", took, bound)
 	} else {

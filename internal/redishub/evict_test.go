@@ -12,7 +12,6 @@ import (
 	"duet/internal/duettest"
 	"duet/internal/redishub"
 	"duet/internal/room"
-	"duet/internal/signal"
 )
 
 // TestEvictedWhenSeatTaken: Redis loses its data (FLUSHALL) while node A's member sits alone in a
@@ -30,7 +29,7 @@ func TestEvictedWhenSeatTaken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Open(recA.apply); err != nil {
+	if err := recA.open(a); err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
@@ -41,25 +40,25 @@ func TestEvictedWhenSeatTaken(t *testing.T) {
 	// and the scenario is tried again in a new room.
 	for try := range 3 {
 		name := fmt.Sprintf("seat%d", try)
-		if err := a.Join(name, room.Member("a"+name), ""); err != nil {
+		if _, err := a.Join(name, room.Member("a"+name), "", ""); err != nil {
 			t.Fatal(err)
 		}
-		recA.expect(t, "A", out(signal.Joined, name, room.Member("a"+name), "", ""))
+		recA.expect(t, "A", out(room.Joined, name, room.Member("a"+name), "", ""))
 		if err := flush.FlushAll(context.Background()).Err(); err != nil {
 			t.Fatal(err)
 		}
 		joinSoon(t, c, name, room.Member("c"+name))
-		if o := <-recC.ch; o.Kind != signal.Joined || o.Peer != "" {
+		if o := <-recC.ch; o.Kind != room.Joined || o.Peer != "" {
 			t.Logf("try %d: A put its member back before the room filled (%s); again", try, show(o))
 			continue
 		}
 		joinSoon(t, d, name, room.Member("d"+name))
 		select {
 		case o := <-recA.ch:
-			if o.Kind != signal.Evicted || o.Room != name || o.Member != room.Member("a"+name) {
+			if o.Kind != room.Evicted || o.Room != name || o.Member != room.Member("a"+name) {
 				t.Fatalf("A's outcome %s, want Evicted of a%s from %s", show(o), name, name)
 			}
-			if err := a.Join("elsewhere", room.Member("a"+name), ""); err != nil {
+			if _, err := a.Join("elsewhere", room.Member("a"+name), "", ""); err != nil {
 				t.Fatalf("the evicted member cannot join again: %v", err)
 			}
 			return
@@ -74,8 +73,8 @@ func TestEvictedWhenSeatTaken(t *testing.T) {
 func joinSoon(t *testing.T, h *redishub.Hub, name string, m room.Member) {
 	t.Helper()
 	eventually(t, 5*time.Second, "a join after the flush", func() bool {
-		err := h.Join(name, m, "")
-		if err != nil && !errors.Is(err, signal.ErrUnavailable) {
+		_, err := h.Join(name, m, "", "")
+		if err != nil && !errors.Is(err, room.ErrUnavailable) {
 			t.Fatal(err)
 		}
 		return err == nil

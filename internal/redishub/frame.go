@@ -5,21 +5,22 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"time"
 
 	"duet/internal/room"
-	"duet/internal/signal"
 )
 
-// decode reads an outcome framed by the scripts: kind digit, room, member and peer as netstrings
-// (<len>:<bytes>), then the relayed payload as it was sent.
-func decode(f string) (signal.Outcome, error) {
-	var o signal.Outcome
-	if f == "" || f[0] < '1' || f[0] > '8' || f[0] == '6' { // 6, Evicted, is this node's own finding
+// decode reads an outcome framed by the scripts: kind digit, room, member, peer, the member's node
+// and the room's start (unix ms) as netstrings (<len>:<bytes>), then the relayed payload as it was
+// sent. node is this node's id: the outcome is Own when the member is connected here.
+func decode(f, node string) (room.Outcome, error) {
+	var o room.Outcome
+	if f == "" || !published(room.Kind(f[0]-'0')) {
 		return o, errors.New("bad outcome kind")
 	}
-	o.Kind = signal.Kind(f[0] - '0')
+	o.Kind = room.Kind(f[0] - '0')
 	rest := f[1:]
-	var fields [3]string
+	var fields [5]string
 	for i := range fields {
 		n, after, ok := strings.Cut(rest, ":")
 		size, err := strconv.Atoi(n)
@@ -29,6 +30,14 @@ func decode(f string) (signal.Outcome, error) {
 		fields[i], rest = after[:size], after[size:]
 	}
 	o.Room, o.Member, o.Peer = fields[0], room.Member(fields[1]), room.Member(fields[2])
+	o.Own = fields[3] == node
+	if fields[4] != "" {
+		ms, err := strconv.ParseInt(fields[4], 10, 64)
+		if err != nil {
+			return o, errors.New("bad room start")
+		}
+		o.Started = time.UnixMilli(ms)
+	}
 	if rest != "" {
 		o.Data = json.RawMessage(rest)
 	}

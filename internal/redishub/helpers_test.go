@@ -11,7 +11,6 @@ import (
 
 	"duet/internal/redishub"
 	"duet/internal/room"
-	"duet/internal/signal"
 )
 
 // TestMain doubles as a duet node in a child process, so a test can SIGKILL a node for real.
@@ -31,44 +30,55 @@ func testConfig(url string) redishub.Config {
 // helperNode joins member to room on a fresh node, says "joined" once Redis confirms, and waits to
 // be killed.
 func helperNode(url, name, member string) int {
-	joined := make(chan struct{}, 1)
+	rec := newRecorder()
 	h, err := redishub.New(testConfig(url))
 	if err == nil {
-		_, err = h.Open(func(o signal.Outcome) {
-			if o.Kind == signal.Joined && o.Member == room.Member(member) {
-				joined <- struct{}{}
-			}
-		})
+		err = rec.open(h)
 	}
 	if err == nil {
-		err = h.Join(name, room.Member(member), "")
+		_, err = h.Join(name, room.Member(member), "", "")
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "helper:", err)
 		return 1
 	}
-	<-joined
+	for o := range rec.ch {
+		if o.Kind == room.Joined && o.Member == room.Member(member) {
+			break
+		}
+	}
 	fmt.Println("joined")
 	select {}
 }
 
-// recorder collects the outcomes one node's apply receives.
-type recorder struct{ ch chan signal.Outcome }
+// recorder collects the outcomes one node receives.
+type recorder struct{ ch chan room.Outcome }
 
-func newRecorder() *recorder { return &recorder{ch: make(chan signal.Outcome, 4096)} }
+func newRecorder() *recorder { return &recorder{ch: make(chan room.Outcome, 4096)} }
 
-func (r *recorder) apply(o signal.Outcome) { r.ch <- o }
-
-func out(k signal.Kind, name string, m, peer room.Member, data string) signal.Outcome {
-	return signal.Outcome{Kind: k, Room: name, Member: m, Peer: peer, Data: []byte(data)}
+// open opens h and records what comes on its Incoming until h is closed.
+func (r *recorder) open(h *redishub.Hub) error {
+	if _, err := h.Open(); err != nil {
+		return err
+	}
+	go func() {
+		for o := range h.Incoming() {
+			r.ch <- o
+		}
+	}()
+	return nil
 }
 
-func same(a, b signal.Outcome) bool {
+func out(k room.Kind, name string, m, peer room.Member, data string) room.Outcome {
+	return room.Outcome{Kind: k, Room: name, Member: m, Peer: peer, Data: []byte(data)}
+}
+
+func same(a, b room.Outcome) bool {
 	return a.Kind == b.Kind && a.Room == b.Room && a.Member == b.Member && a.Peer == b.Peer && string(a.Data) == string(b.Data)
 }
 
 // expect takes the next outcomes and checks them, in order.
-func (r *recorder) expect(t *testing.T, node string, want ...signal.Outcome) {
+func (r *recorder) expect(t *testing.T, node string, want ...room.Outcome) {
 	t.Helper()
 	for _, w := range want {
 		select {
@@ -92,9 +102,8 @@ func (r *recorder) quiet(t *testing.T, node string) {
 	}
 }
 
-func show(o signal.Outcome) string {
-	kinds := map[signal.Kind]string{signal.Joined: "Joined", signal.Full: "Full", signal.Left: "Left", signal.Gone: "Gone", signal.Relayed: "Relayed"}
-	s := fmt.Sprintf("%s(room %q, member %q, peer %q", kinds[o.Kind], o.Room, o.Member, o.Peer)
+func show(o room.Outcome) string {
+	s := fmt.Sprintf("%s(room %q, member %q, peer %q", o.Kind, o.Room, o.Member, o.Peer)
 	if o.Data != nil {
 		s += fmt.Sprintf(", data %q", o.Data)
 	}
@@ -109,7 +118,7 @@ func node(t *testing.T, url string) (*redishub.Hub, *recorder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Open(rec.apply); err != nil {
+	if err := rec.open(h); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.Healthy(); err != nil {

@@ -12,10 +12,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"duet/internal/room"
-	"duet/internal/signal"
 )
 
-// receive delivers the outcomes published to this node's channel, in order, to apply.
+// receive hands the outcomes published to this node's channel, in order, to Incoming.
 func (h *Hub) receive(ctx context.Context) {
 	defer h.done.Done()
 	backoff := 50 * time.Millisecond
@@ -59,12 +58,12 @@ func (h *Hub) receive(ctx context.Context) {
 				}
 			}
 		case *redis.Message:
-			o, err := decode(m.Payload)
+			o, err := decode(m.Payload, h.cfg.NodeID)
 			if err != nil {
 				h.log.Error("undecodable outcome from redis", "err", err)
 				continue
 			}
-			h.apply(o)
+			h.send(o)
 		}
 	}
 }
@@ -167,14 +166,14 @@ func (h *Hub) register(ctx context.Context, ttl string) error {
 		if len(dropped) > 0 {
 			h.log.Warn("members could not be put back: their rooms filled meanwhile", "members", dropped)
 			h.mu.Lock()
-			evicted := make([]signal.Outcome, 0, len(dropped))
+			evicted := make([]room.Outcome, 0, len(dropped))
 			for _, m := range dropped {
-				evicted = append(evicted, signal.Outcome{Kind: signal.Evicted, Room: h.local[room.Member(m)], Member: room.Member(m)})
+				evicted = append(evicted, room.Outcome{Kind: room.Evicted, Room: h.local[room.Member(m)], Member: room.Member(m)})
 				delete(h.local, room.Member(m))
 			}
 			h.mu.Unlock()
 			for _, o := range evicted {
-				h.apply(o)
+				h.send(o)
 			}
 		}
 		pairs = pairs[n:]

@@ -19,8 +19,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"duet/internal/access"
 	"duet/internal/room"
-	"duet/internal/signal"
 )
 
 // Config says how to reach Redis and how quickly a dead node's members are removed.
@@ -35,33 +35,35 @@ type Config struct {
 	// Prefix starts every key and channel; "duet:" when empty. Clusters sharing one Redis use
 	// different prefixes (or databases).
 	Prefix string
-	// Heartbeat is how often the node refreshes its key and looks for dead nodes (3 s); TTL is how
-	// long its key lives without a refresh (3 × Heartbeat). A crashed node's peers get bye within
-	// TTL + Heartbeat (12 s by default), plus one Redis round trip.
+	// Heartbeat is how often the node refreshes its key and looks for dead nodes; TTL is how long
+	// its key lives without a refresh (TTLBeats × Heartbeat when zero). A crashed node's peers get
+	// bye within TTL + Heartbeat + OpTimeout (14 s by default).
 	Heartbeat, TTL time.Duration
-	// OpTimeout bounds each Redis operation (2 s), so a Redis that is down makes joins fail fast.
+	// OpTimeout bounds each Redis operation, so a Redis that is down makes joins fail fast.
 	OpTimeout time.Duration
 	Logger    *slog.Logger
 }
 
-// ByeBound is the longest a crashed node's peers wait for their bye with these settings.
-func (c Config) ByeBound() time.Duration {
-	c = c.withDefaults()
-	return c.TTL + c.Heartbeat + c.OpTimeout
-}
+// Defaults of Config's zero fields.
+const (
+	DefaultPrefix    = "duet:"
+	DefaultHeartbeat = 3 * time.Second
+	TTLBeats         = 3 // heartbeats a node's key outlives its last refresh
+	DefaultOpTimeout = 2 * time.Second
+)
 
 func (c Config) withDefaults() Config {
 	if c.Prefix == "" {
-		c.Prefix = "duet:"
+		c.Prefix = DefaultPrefix
 	}
 	if c.Heartbeat <= 0 {
-		c.Heartbeat = 3 * time.Second
+		c.Heartbeat = DefaultHeartbeat
 	}
 	if c.TTL <= 0 {
-		c.TTL = 3 * c.Heartbeat
+		c.TTL = TTLBeats * c.Heartbeat
 	}
 	if c.OpTimeout <= 0 {
-		c.OpTimeout = 2 * time.Second
+		c.OpTimeout = DefaultOpTimeout
 	}
 	if c.NodeID == "" {
 		c.NodeID = strings.ToLower(rand.Text()[:16])
@@ -79,13 +81,14 @@ const reapBatch = 200
 // registerBatch is how many local members one registration script puts back.
 const registerBatch = 200
 
-// Hub is one node's view of the shared room table. Create it with New, start it with Open (a
-// signal.NewHub), stop it with Close.
+// Hub is one node's view of the shared room table. Create it with New, start it with Open, stop it
+// with Close. Its calls hand back no outcomes: every outcome comes on Incoming, in the order Redis
+// published it.
 type Hub struct {
-	cfg   Config
-	rdb   *redis.Client
-	log   *slog.Logger
-	apply signal.Apply
+	cfg      Config
+	rdb      *redis.Client
+	log      *slog.Logger
+	incoming chan room.Outcome // closed by Close, once the goroutines that send on it are done
 
 	subscribed atomic.Bool  // the node's channel is subscribed: outcomes can reach it
 	registered atomic.Bool  // the last heartbeat found (or made) the node's key
@@ -97,11 +100,12 @@ type Hub struct {
 	pending map[room.Member]struct{} // disconnects Redis did not take yet, retried each heartbeat
 	occ     [room.Capacity + 1]int   // the last occupancy read, served while Redis is down
 
-	kick   chan struct{} // asks for a maintenance round now (resubscribed, or found unregistered)
-	cancel context.CancelFunc
-	ps     *redis.PubSub
-	done   sync.WaitGroup
-	closed sync.Once
+	kick    chan struct{} // asks for a maintenance round now (resubscribed, or found unregistered)
+	stopped <-chan struct{}
+	cancel  context.CancelFunc
+	ps      *redis.PubSub
+	done    sync.WaitGroup
+	closed  sync.Once
 }
 
 type errBox struct{ err error }
@@ -116,24 +120,37 @@ func (d driverLogger) Printf(ctx context.Context, format string, v ...any) {
 	d.l.DebugContext(ctx, fmt.Sprintf(format, v...), "component", "go-redis")
 }
 
+// Validate checks the settings; internal/config calls it too, so a bad one stops duet at start-up.
+func (c Config) Validate() error {
+	_, err := c.withDefaults().options()
+	return err
+}
+
+// options are the client's settings as given (c with defaults), before New's timeouts.
+func (c Config) options() (*redis.Options, error) {
+	if c.TTL <= c.Heartbeat {
+		return nil, fmt.Errorf("redishub: TTL %v must be longer than the heartbeat %v", c.TTL, c.Heartbeat)
+	}
+	if c.Options != nil {
+		o := *c.Options
+		return &o, nil
+	}
+	if c.URL == "" {
+		return nil, errors.New("redishub: no Redis URL")
+	}
+	opts, err := redis.ParseURL(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("redishub: --redis-url: %w", err)
+	}
+	return opts, nil
+}
+
 // New checks the settings and makes the Redis client; it does not connect yet.
 func New(cfg Config) (*Hub, error) {
 	cfg = cfg.withDefaults()
-	opts := cfg.Options
-	if opts == nil {
-		if cfg.URL == "" {
-			return nil, errors.New("redishub: no Redis URL")
-		}
-		var err error
-		if opts, err = redis.ParseURL(cfg.URL); err != nil {
-			return nil, fmt.Errorf("redishub: %w", err)
-		}
-	} else {
-		o := *opts
-		opts = &o
-	}
-	if cfg.TTL <= cfg.Heartbeat {
-		return nil, fmt.Errorf("redishub: TTL %v must be longer than the heartbeat %v", cfg.TTL, cfg.Heartbeat)
+	opts, err := cfg.options()
+	if err != nil {
+		return nil, err
 	}
 	// Fail fast when Redis is away: a join must not hang for go-redis's default 5 s dial and retries.
 	if opts.DialTimeout == 0 {
@@ -156,30 +173,27 @@ func New(cfg Config) (*Hub, error) {
 	}
 	opts.DisableIdentity = true // CLIENT SETINFO is unknown to Redis 6 and Valkey forks; skip it
 	h := &Hub{
-		cfg:     cfg,
-		rdb:     redis.NewClient(opts),
-		log:     cfg.Logger.With("node", cfg.NodeID),
-		local:   map[room.Member]string{},
-		pending: map[room.Member]struct{}{},
-		kick:    make(chan struct{}, 1),
+		cfg:      cfg,
+		rdb:      redis.NewClient(opts),
+		log:      cfg.Logger.With("node", cfg.NodeID),
+		local:    map[room.Member]string{},
+		pending:  map[room.Member]struct{}{},
+		kick:     make(chan struct{}, 1),
+		incoming: make(chan room.Outcome),
 	}
 	h.lastErr.Store(errBox{errors.New("not started")})
 	return h, nil
 }
 
-// NodeID is the id this node registered under.
-func (h *Hub) NodeID() string { return h.cfg.NodeID }
-
-// Open subscribes to this node's channel, registers the node and starts its heartbeat and janitor;
-// it has the signature of signal.NewHub. A Redis that cannot be reached does not stop it: the hub
-// answers ErrUnavailable until Redis is back, and Healthy says why.
-func (h *Hub) Open(apply signal.Apply) (signal.Hub, error) {
+// Open subscribes to this node's channel, registers the node and starts its heartbeat and janitor.
+// A Redis that cannot be reached does not stop it: the hub answers room.ErrUnavailable until Redis
+// is back, and Healthy says why.
+func (h *Hub) Open() (room.Hub, error) {
 	if !h.opened.CompareAndSwap(false, true) {
 		return nil, errors.New("redishub: hub already opened")
 	}
-	h.apply = apply
 	ctx, cancel := context.WithCancel(context.Background())
-	h.cancel = cancel
+	h.cancel, h.stopped = cancel, ctx.Done()
 	h.ps = h.rdb.Subscribe(ctx) // no channel yet: subscribing below waits for the confirmation
 	sub, subCancel := context.WithTimeout(ctx, h.cfg.OpTimeout)
 	err := h.ps.Subscribe(sub, h.channel())
@@ -222,23 +236,18 @@ func (h *Hub) Healthy() error {
 	return nil
 }
 
-// Up is Healthy as a gauge value: 1 when up, 0 when not.
-func (h *Hub) Up() float64 {
-	if h.Healthy() != nil {
-		return 0
-	}
-	return 1
-}
+func unavailable(err error) error { return fmt.Errorf("%w: %v", room.ErrUnavailable, err) }
 
-// Status is Healthy for /healthz: "ok", or "down: reason".
-func (h *Hub) Status() string {
-	if err := h.Healthy(); err != nil {
-		return "down: " + err.Error()
-	}
-	return "ok"
-}
+// Incoming carries the outcomes published to this node, in order.
+func (h *Hub) Incoming() <-chan room.Outcome { return h.incoming }
 
-func unavailable(err error) error { return fmt.Errorf("%w: %v", signal.ErrUnavailable, err) }
+// send hands o to the reader of Incoming, unless the hub is closing.
+func (h *Hub) send(o room.Outcome) {
+	select {
+	case h.incoming <- o:
+	case <-h.stopped:
+	}
+}
 
 var errNotSubscribed = errors.New("this node is not subscribed to its redis channel")
 
@@ -253,30 +262,45 @@ func (h *Hub) run(s *redis.Script, args ...any) (any, error) {
 	return res, nil
 }
 
-func (h *Hub) Join(name string, m room.Member, key string) error {
-	if !h.subscribed.Load() {
-		return unavailable(errNotSubscribed)
-	}
-	res, err := h.run(joinScript, name, string(m), h.cfg.NodeID, room.Capacity, key)
+func (h *Hub) Lock(name string) (access.Hash, int, error) {
+	res, err := h.run(lockScript, name)
 	if err != nil {
-		return err
+		return "", 0, err
 	}
-	return h.seated(name, m, res, "join")
+	if v, ok := res.([]any); ok && len(v) == 2 {
+		lock, ok1 := v[0].(string)
+		n, ok2 := v[1].(int64)
+		if ok1 && ok2 {
+			return access.Hash(lock), int(n), nil
+		}
+	}
+	return "", 0, unavailable(fmt.Errorf("lock script answered %v", res))
 }
 
-func (h *Hub) Resume(name, key string, m room.Member, newKey string) error {
+func (h *Hub) Join(name string, m room.Member, lock access.Hash, key string) (room.Delivery, error) {
 	if !h.subscribed.Load() {
-		return unavailable(errNotSubscribed)
+		return room.Delivery{}, unavailable(errNotSubscribed)
 	}
-	old, ok := signal.KeyOwner(key)
+	res, err := h.run(joinScript, name, string(m), h.cfg.NodeID, room.Capacity, string(lock), key)
+	if err != nil {
+		return room.Delivery{}, err
+	}
+	return room.Delivery{}, h.seated(name, m, res, "join")
+}
+
+func (h *Hub) Resume(name, key string, m room.Member, newKey string) (room.Delivery, error) {
+	if !h.subscribed.Load() {
+		return room.Delivery{}, unavailable(errNotSubscribed)
+	}
+	old, ok := room.KeyOwner(key)
 	if !ok {
-		return signal.ErrNoSeat
+		return room.Delivery{}, room.ErrNoSeat
 	}
 	res, err := h.run(resumeScript, name, string(old), key, string(m), h.cfg.NodeID, newKey)
 	if err != nil {
-		return err
+		return room.Delivery{}, err
 	}
-	return h.seated(name, m, res, "resume")
+	return room.Delivery{}, h.seated(name, m, res, "resume")
 }
 
 // seated reads the answer of the join and resume scripts, remembering m's seat when it got one.
@@ -289,8 +313,10 @@ func (h *Hub) seated(name string, m room.Member, res any, script string) error {
 		return nil
 	case "full":
 		return nil
+	case "changed":
+		return room.ErrLockChanged
 	case "no_seat":
-		return signal.ErrNoSeat
+		return room.ErrNoSeat
 	case "already":
 		return room.ErrAlreadyJoined
 	case "other":
@@ -303,29 +329,29 @@ func (h *Hub) seated(name string, m room.Member, res any, script string) error {
 	return unavailable(fmt.Errorf("%s script answered %v", script, res))
 }
 
-func (h *Hub) Leave(name string, m room.Member) error {
+func (h *Hub) Leave(name string, m room.Member) (room.Delivery, error) {
 	if !h.subscribed.Load() {
-		return unavailable(errNotSubscribed)
+		return room.Delivery{}, unavailable(errNotSubscribed)
 	}
 	res, err := h.run(leaveScript, name, string(m))
 	if err != nil {
-		return err
+		return room.Delivery{}, err
 	}
 	switch res {
 	case "left":
 		h.mu.Lock()
 		delete(h.local, m)
 		h.mu.Unlock()
-		return nil
+		return room.Delivery{}, nil
 	case "not_in_room":
-		return room.ErrNotInRoom
+		return room.Delivery{}, room.ErrNotInRoom
 	}
-	return unavailable(fmt.Errorf("leave script answered %v", res))
+	return room.Delivery{}, unavailable(fmt.Errorf("leave script answered %v", res))
 }
 
 // Disconnect removes m from its room; when Redis cannot be reached it is retried every heartbeat, so
 // the peer still gets its bye once Redis answers (if Redis kept its data).
-func (h *Hub) Disconnect(m room.Member) {
+func (h *Hub) Disconnect(m room.Member) room.Delivery {
 	h.mu.Lock()
 	delete(h.local, m)
 	h.mu.Unlock()
@@ -335,20 +361,21 @@ func (h *Hub) Disconnect(m room.Member) {
 		h.pending[m] = struct{}{}
 		h.mu.Unlock()
 	}
+	return room.Delivery{}
 }
 
-func (h *Hub) Relay(name string, from room.Member, data json.RawMessage) error {
+func (h *Hub) Relay(name string, from room.Member, data json.RawMessage) (room.Delivery, error) {
 	res, err := h.run(relayScript, name, string(from), string(data))
 	if err != nil {
-		return err
+		return room.Delivery{}, err
 	}
 	switch res {
 	case "relayed", "alone":
-		return nil
+		return room.Delivery{}, nil
 	case "not_in_room":
-		return room.ErrNotInRoom
+		return room.Delivery{}, room.ErrNotInRoom
 	}
-	return unavailable(fmt.Errorf("relay script answered %v", res))
+	return room.Delivery{}, unavailable(fmt.Errorf("relay script answered %v", res))
 }
 
 // Occupancy reads the cluster-wide counters the scripts keep (one HMGET); while Redis is down it
@@ -378,6 +405,7 @@ func (h *Hub) Occupancy() [room.Capacity + 1]int {
 func (h *Hub) Close() error {
 	var err error
 	h.closed.Do(func() {
+		defer close(h.incoming)
 		if !h.opened.Load() {
 			err = h.rdb.Close()
 			return

@@ -17,18 +17,17 @@ import (
 	"duet/internal/duettest"
 	"duet/internal/redishub"
 	"duet/internal/room"
-	"duet/internal/signal"
-	"duet/internal/signal/hubtest"
+	"duet/internal/room/roomtest"
 )
 
 func TestConformance(t *testing.T) {
 	r := duettest.StartRedis(t)
-	hubtest.Run(t, "redis-", func(apply signal.Apply) (signal.Hub, error) {
+	roomtest.Run(t, "redis-", func() (room.Hub, error) {
 		h, err := redishub.New(testConfig(r.URL()))
 		if err != nil {
 			return nil, err
 		}
-		return h.Open(apply)
+		return h.Open()
 	})
 }
 
@@ -44,15 +43,15 @@ func TestTwoNodes(t *testing.T) {
 	a, ra := node(t, r.URL())
 	b, rb := node(t, r.URL())
 
-	if err := a.Join("call", "a1", ""); err != nil {
+	if _, err := a.Join("call", "a1", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	ra.expect(t, "A", out(signal.Joined, "call", "a1", "", ""))
-	if err := b.Join("call", "b1", ""); err != nil {
+	ra.expect(t, "A", out(room.Joined, "call", "a1", "", ""))
+	if _, err := b.Join("call", "b1", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	rb.expect(t, "B", out(signal.Joined, "call", "b1", "a1", ""))
-	ra.expect(t, "A", out(signal.Joined, "call", "b1", "a1", ""))
+	rb.expect(t, "B", out(room.Joined, "call", "b1", "a1", ""))
+	ra.expect(t, "A", out(room.Joined, "call", "b1", "a1", ""))
 
 	// Relays go to the peer's node only, byte for byte.
 	for _, tc := range []struct {
@@ -61,55 +60,55 @@ func TestTwoNodes(t *testing.T) {
 		data     string
 		to, idle *recorder
 	}{{a, "a1", "b1", offer, rb, ra}, {b, "b1", "a1", answer, ra, rb}, {a, "a1", "b1", candidate, rb, ra}} {
-		if err := tc.from.Relay("call", tc.m, json.RawMessage(tc.data)); err != nil {
+		if _, err := tc.from.Relay("call", tc.m, json.RawMessage(tc.data)); err != nil {
 			t.Fatal(err)
 		}
-		tc.to.expect(t, "peer", out(signal.Relayed, "call", tc.m, tc.peer, tc.data))
+		tc.to.expect(t, "peer", out(room.Relayed, "call", tc.m, tc.peer, tc.data))
 		tc.idle.quiet(t, "sender")
 	}
 
 	// The same refusals as the in-memory hub, whichever node asks.
-	if err := b.Join("call", "b1", ""); !errors.Is(err, room.ErrAlreadyJoined) {
+	if _, err := b.Join("call", "b1", "", ""); !errors.Is(err, room.ErrAlreadyJoined) {
 		t.Errorf("second join: %v, want ErrAlreadyJoined", err)
 	}
-	if err := b.Join("other", "b1", ""); !errors.Is(err, room.ErrInOtherRoom) {
+	if _, err := b.Join("other", "b1", "", ""); !errors.Is(err, room.ErrInOtherRoom) {
 		t.Errorf("join of another room: %v, want ErrInOtherRoom", err)
 	}
-	if err := b.Leave("other", "b1"); !errors.Is(err, room.ErrNotInRoom) {
+	if _, err := b.Leave("other", "b1"); !errors.Is(err, room.ErrNotInRoom) {
 		t.Errorf("leave of another room: %v, want ErrNotInRoom", err)
 	}
-	if err := a.Relay("other", "a1", json.RawMessage(offer)); !errors.Is(err, room.ErrNotInRoom) {
+	if _, err := a.Relay("other", "a1", json.RawMessage(offer)); !errors.Is(err, room.ErrNotInRoom) {
 		t.Errorf("relay to another room: %v, want ErrNotInRoom", err)
 	}
-	if err := a.Join("call", "a2", ""); err != nil {
+	if _, err := a.Join("call", "a2", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	ra.expect(t, "A", out(signal.Full, "call", "a2", "", ""))
+	ra.expect(t, "A", out(room.Full, "call", "a2", "", ""))
 	rb.quiet(t, "B")
 	if occ := a.Occupancy(); occ != [3]int{0, 0, 1} {
 		t.Errorf("occupancy %v, want one room of two", occ)
 	}
 
 	// Leave: both nodes learn it; the room takes a newcomer from a third node.
-	if err := b.Leave("call", "b1"); err != nil {
+	if _, err := b.Leave("call", "b1"); err != nil {
 		t.Fatal(err)
 	}
-	rb.expect(t, "B", out(signal.Left, "call", "b1", "a1", ""))
-	ra.expect(t, "A", out(signal.Left, "call", "b1", "a1", ""))
+	rb.expect(t, "B", out(room.Left, "call", "b1", "a1", ""))
+	ra.expect(t, "A", out(room.Left, "call", "b1", "a1", ""))
 	c, rc := node(t, r.URL())
-	if err := c.Join("call", "c1", ""); err != nil {
+	if _, err := c.Join("call", "c1", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	rc.expect(t, "C", out(signal.Joined, "call", "c1", "a1", ""))
-	ra.expect(t, "A", out(signal.Joined, "call", "c1", "a1", ""))
+	rc.expect(t, "C", out(room.Joined, "call", "c1", "a1", ""))
+	ra.expect(t, "A", out(room.Joined, "call", "c1", "a1", ""))
 	rb.quiet(t, "B")
 
 	// Disconnect: Gone reaches the member's node and the peer's.
 	a.Disconnect("a1")
-	ra.expect(t, "A", out(signal.Gone, "call", "a1", "c1", ""))
-	rc.expect(t, "C", out(signal.Gone, "call", "a1", "c1", ""))
+	ra.expect(t, "A", out(room.Gone, "call", "a1", "c1", ""))
+	rc.expect(t, "C", out(room.Gone, "call", "a1", "c1", ""))
 	c.Disconnect("c1")
-	rc.expect(t, "C", out(signal.Gone, "call", "c1", "", ""))
+	rc.expect(t, "C", out(room.Gone, "call", "c1", "", ""))
 	ra.quiet(t, "A")
 	if occ := b.Occupancy(); occ != [3]int{} {
 		t.Errorf("occupancy %v, want none", occ)
@@ -126,20 +125,20 @@ func TestOrderAcrossNodes(t *testing.T) {
 	for round := range 5 {
 		name := fmt.Sprintf("order-%d", round)
 		x, y, z := room.Member(fmt.Sprint("x", round)), room.Member(fmt.Sprint("y", round)), room.Member(fmt.Sprint("z", round))
-		if err := a.Join(name, x, ""); err != nil {
+		if _, err := a.Join(name, x, "", ""); err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Join(name, y, ""); err != nil {
+		if _, err := b.Join(name, y, "", ""); err != nil {
 			t.Fatal(err)
 		}
-		ra.expect(t, "A", out(signal.Joined, name, x, "", ""), out(signal.Joined, name, y, x, ""))
+		ra.expect(t, "A", out(room.Joined, name, x, "", ""), out(room.Joined, name, y, x, ""))
 		const n = 100
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() { // y sends then disconnects while z joins from a third node
 			defer wg.Done()
 			for i := range n {
-				if err := b.Relay(name, y, json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))); err != nil {
+				if _, err := b.Relay(name, y, json.RawMessage(fmt.Sprintf(`{"i":%d}`, i))); err != nil {
 					t.Error(err)
 				}
 			}
@@ -147,12 +146,12 @@ func TestOrderAcrossNodes(t *testing.T) {
 		}()
 		// z joins from a third node meanwhile: Full while y is there, so it retries until it is in.
 		for joined := false; !joined; {
-			if err := c.Join(name, z, ""); err != nil {
+			if _, err := c.Join(name, z, "", ""); err != nil {
 				t.Fatal(err)
 			}
 			select {
 			case o := <-rc.ch:
-				joined = o.Kind == signal.Joined
+				joined = o.Kind == room.Joined
 			case <-time.After(10 * time.Second):
 				t.Fatalf("round %d: no outcome for z's join", round)
 			}
@@ -166,7 +165,7 @@ func TestOrderAcrossNodes(t *testing.T) {
 			select {
 			case o := <-ra.ch:
 				switch {
-				case o.Kind == signal.Relayed:
+				case o.Kind == room.Relayed:
 					if gone {
 						t.Fatalf("round %d: message %s after the sender's bye", round, o.Data)
 					}
@@ -174,9 +173,9 @@ func TestOrderAcrossNodes(t *testing.T) {
 						t.Fatalf("round %d: message %s, want %s", round, o.Data, want)
 					}
 					seen++
-				case o.Kind == signal.Gone && o.Member == y:
+				case o.Kind == room.Gone && o.Member == y:
 					gone = true
-				case o.Kind == signal.Joined && o.Member == z:
+				case o.Kind == room.Joined && o.Member == z:
 					if !gone {
 						t.Fatalf("round %d: newcomer before the bye of the one it replaced", round)
 					}
@@ -187,7 +186,7 @@ func TestOrderAcrossNodes(t *testing.T) {
 				t.Fatalf("round %d: %d messages, gone %v", round, seen, gone)
 			}
 		}
-		ra.expect(t, "A", out(signal.Joined, name, z, x, ""))
+		ra.expect(t, "A", out(room.Joined, name, z, x, ""))
 		c.Disconnect(z)
 		a.Disconnect(x)
 		drain(ra)
@@ -222,7 +221,7 @@ func TestConcurrentJoins(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				if err := h.Join(name, room.Member(fmt.Sprintf("m%d-%d", i, round)), ""); err != nil {
+				if _, err := h.Join(name, room.Member(fmt.Sprintf("m%d-%d", i, round)), "", ""); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -241,9 +240,9 @@ func TestConcurrentJoins(t *testing.T) {
 						continue
 					}
 					switch o.Kind {
-					case signal.Joined:
+					case room.Joined:
 						joined++
-					case signal.Full:
+					case room.Full:
 						full++
 					}
 					done = true
@@ -272,10 +271,10 @@ func TestConcurrentJoins(t *testing.T) {
 func TestNodeKilled(t *testing.T) {
 	r := duettest.StartRedis(t)
 	b, rb := node(t, r.URL())
-	if err := b.Join("crash", "b1", ""); err != nil {
+	if _, err := b.Join("crash", "b1", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	rb.expect(t, "B", out(signal.Joined, "crash", "b1", "", ""))
+	rb.expect(t, "B", out(room.Joined, "crash", "b1", "", ""))
 
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "REDISHUB_HELPER_URL="+r.URL(), "REDISHUB_HELPER_ROOM=crash", "REDISHUB_HELPER_MEMBER=k1")
@@ -292,25 +291,26 @@ func TestNodeKilled(t *testing.T) {
 	if err != nil || strings.TrimSpace(line) != "joined" {
 		t.Fatalf("helper node: %q, %v", line, err)
 	}
-	rb.expect(t, "B", out(signal.Joined, "crash", "k1", "b1", ""))
+	rb.expect(t, "B", out(room.Joined, "crash", "k1", "b1", ""))
 
 	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	bound := testConfig(r.URL()).ByeBound()
-	rb.expect(t, "B", out(signal.Gone, "crash", "k1", "b1", ""))
+	cfg := testConfig(r.URL())
+	bound := cfg.TTL + cfg.Heartbeat + cfg.OpTimeout
+	rb.expect(t, "B", out(room.Gone, "crash", "k1", "b1", ""))
 	if took := time.Since(killed); took > bound+3*time.Second {
 		t.Errorf("bye took %v after the node died; the documented bound is %v", took, bound)
 	} else {
 		t.Logf("bye %v after the node died (bound %v)", took.Round(time.Millisecond), bound)
 	}
 	c, rc := node(t, r.URL())
-	if err := c.Join("crash", "c1", ""); err != nil {
+	if _, err := c.Join("crash", "c1", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	rc.expect(t, "C", out(signal.Joined, "crash", "c1", "b1", ""))
-	rb.expect(t, "B", out(signal.Joined, "crash", "c1", "b1", ""))
+	rc.expect(t, "C", out(room.Joined, "crash", "c1", "b1", ""))
+	rb.expect(t, "B", out(room.Joined, "crash", "c1", "b1", ""))
 }
 
 // Redis killed and restarted empty: operations fail with ErrUnavailable meanwhile, health says so,
@@ -325,10 +325,10 @@ func TestRedisRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := redishub.New(cfg)
-	if _, err := a.Open(recA.apply); err != nil {
+	if err := recA.open(a); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.Open(recB.apply); err != nil {
+	if err := recB.open(b); err != nil {
 		t.Fatal(err)
 	}
 	closed := false
@@ -338,28 +338,28 @@ func TestRedisRestart(t *testing.T) {
 			b.Close()
 		}
 	}()
-	if err := a.Join("keep", "a1", ""); err != nil {
+	if _, err := a.Join("keep", "a1", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Join("keep", "b1", ""); err != nil {
+	if _, err := b.Join("keep", "b1", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Join("drop", "b2", ""); err != nil {
+	if _, err := b.Join("drop", "b2", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	recA.expect(t, "A", out(signal.Joined, "keep", "a1", "", ""), out(signal.Joined, "keep", "b1", "a1", ""))
-	recB.expect(t, "B", out(signal.Joined, "keep", "b1", "a1", ""), out(signal.Joined, "drop", "b2", "", ""))
+	recA.expect(t, "A", out(room.Joined, "keep", "a1", "", ""), out(room.Joined, "keep", "b1", "a1", ""))
+	recB.expect(t, "B", out(room.Joined, "keep", "b1", "a1", ""), out(room.Joined, "drop", "b2", "", ""))
 
 	r.Kill()
 	for _, op := range []struct {
 		name string
 		do   func() error
 	}{
-		{"join", func() error { return a.Join("new", "a9", "") }},
-		{"leave", func() error { return a.Leave("keep", "a1") }},
-		{"relay", func() error { return a.Relay("keep", "a1", json.RawMessage(offer)) }},
+		{"join", func() error { _, err := a.Join("new", "a9", "", ""); return err }},
+		{"leave", func() error { _, err := a.Leave("keep", "a1"); return err }},
+		{"relay", func() error { _, err := a.Relay("keep", "a1", json.RawMessage(offer)); return err }},
 	} {
-		if err := op.do(); !errors.Is(err, signal.ErrUnavailable) {
+		if err := op.do(); !errors.Is(err, room.ErrUnavailable) {
 			t.Errorf("%s with redis down: %v, want ErrUnavailable", op.name, err)
 		}
 	}
@@ -368,30 +368,24 @@ func TestRedisRestart(t *testing.T) {
 	for _, h := range []*redishub.Hub{a, b} {
 		eventually(t, 10*time.Second, "health reports redis down", func() bool { return h.Healthy() != nil })
 	}
-	if s := a.Status(); !strings.HasPrefix(s, "down") || a.Up() != 0 {
-		t.Errorf("status %q, up %v while redis is down", s, a.Up())
-	}
 
 	r.Start() // same port, no data
 	for _, h := range []*redishub.Hub{a, b} {
 		eventually(t, 15*time.Second, "health back after redis restarted", func() bool { return h.Healthy() == nil })
 	}
-	if s := a.Status(); s != "ok" || a.Up() != 1 {
-		t.Errorf("status %q, up %v after redis came back", s, a.Up())
-	}
 	// The members each node knew were put back: the call goes on.
-	if err := a.Relay("keep", "a1", json.RawMessage(offer)); err != nil {
+	if _, err := a.Relay("keep", "a1", json.RawMessage(offer)); err != nil {
 		t.Fatal(err)
 	}
-	recB.expect(t, "B", out(signal.Relayed, "keep", "a1", "b1", offer))
-	if err := b.Join("keep", "b1", ""); !errors.Is(err, room.ErrAlreadyJoined) {
+	recB.expect(t, "B", out(room.Relayed, "keep", "a1", "b1", offer))
+	if _, err := b.Join("keep", "b1", "", ""); !errors.Is(err, room.ErrAlreadyJoined) {
 		t.Errorf("b1 after the restart: %v, want ErrAlreadyJoined", err)
 	}
 	// New joins work.
-	if err := a.Join("new", "a9", ""); err != nil {
+	if _, err := a.Join("new", "a9", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	recA.expect(t, "A", out(signal.Joined, "new", "a9", "", ""))
+	recA.expect(t, "A", out(room.Joined, "new", "a9", "", ""))
 	if occ := a.Occupancy(); occ != [3]int{0, 1, 1} {
 		t.Errorf("occupancy %v, want one room of one and one of two", occ)
 	}
@@ -400,7 +394,7 @@ func TestRedisRestart(t *testing.T) {
 	if err := a.Close(); err != nil {
 		t.Errorf("close A: %v", err)
 	}
-	recB.expect(t, "B", out(signal.Gone, "keep", "a1", "b1", ""))
+	recB.expect(t, "B", out(room.Gone, "keep", "a1", "b1", ""))
 	if err := b.Close(); err != nil {
 		t.Errorf("close B: %v", err)
 	}
@@ -417,20 +411,20 @@ func TestStartWithoutRedis(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Open(rec.apply); err != nil {
+	if err := rec.open(h); err != nil {
 		t.Fatalf("open with redis down: %v", err)
 	}
 	defer h.Close()
 	if h.Healthy() == nil {
 		t.Error("healthy with redis down")
 	}
-	if err := h.Join("late", "l1", ""); !errors.Is(err, signal.ErrUnavailable) {
+	if _, err := h.Join("late", "l1", "", ""); !errors.Is(err, room.ErrUnavailable) {
 		t.Errorf("join with redis down: %v, want ErrUnavailable", err)
 	}
 	r.Start()
 	eventually(t, 15*time.Second, "healthy once redis answers", func() bool { return h.Healthy() == nil })
-	if err := h.Join("late", "l1", ""); err != nil {
+	if _, err := h.Join("late", "l1", "", ""); err != nil {
 		t.Fatal(err)
 	}
-	rec.expect(t, "A", out(signal.Joined, "late", "l1", "", ""))
+	rec.expect(t, "A", out(room.Joined, "late", "l1", "", ""))
 }

@@ -1,5 +1,6 @@
-// Package room is the two-person room state machine, kept apart from Socket.IO so it can be tested
-// alone and replaced by a shared store when duet runs on several nodes.
+// Package room says what a room is, apart from Socket.IO: the two-person state machine (Rooms), the
+// contract of a room store (Hub: its calls, the Outcome of each change, its errors), the in-memory
+// hub of a single node, and in roomtest the conformance suite every hub passes.
 package room
 
 import "errors"
@@ -49,6 +50,9 @@ func (r *Rooms) Join(room string, m Member) (peer Member, err error) {
 	r.where[m] = room
 	return peer, nil
 }
+
+// Count is how many people are in room.
+func (r *Rooms) Count(room string) int { return len(r.members[room]) }
 
 // Leave takes m out of room and returns the member who stays, if any.
 func (r *Rooms) Leave(room string, m Member) (peer Member, err error) {

@@ -2,6 +2,7 @@ package room
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -129,5 +130,21 @@ func TestRooms(t *testing.T) {
 				t.Fatalf("occupancy = %v, want %v", got, tt.occ)
 			}
 		})
+	}
+}
+
+func TestValidName(t *testing.T) {
+	long := strings.Repeat("r", MaxNameLen)
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"a", true}, {"k4pxq-93tqa_7mz2b", true}, {long, true},
+		{"", false}, {long + "r", false}, {"a b", false}, {"a/b", false}, {`a"b`, false}, {"é", false}, {"a\\u0041", false},
+	}
+	for _, tc := range tests {
+		if got := ValidName(tc.name); got != tc.ok {
+			t.Errorf("ValidName(%q) = %v, want %v", tc.name, got, tc.ok)
+		}
 	}
 }

@@ -10,15 +10,11 @@ import (
 
 // evictingHub loses a member of room "evict-me" when it next sends a message, as a shared store does
 // when it lost its data and the seat was taken meanwhile.
-type evictingHub struct {
-	Hub
-	apply Apply
-}
+type evictingHub struct{ room.Hub }
 
-func (h evictingHub) Relay(name string, from room.Member, data json.RawMessage) error {
+func (h evictingHub) Relay(name string, from room.Member, data json.RawMessage) (room.Delivery, error) {
 	if name == "evict-me" {
-		h.apply(Outcome{Kind: Evicted, Room: name, Member: from})
-		return nil
+		return room.Delivery{Outcomes: []room.Outcome{{Kind: room.Evicted, Room: name, Member: from}}}, nil
 	}
 	return h.Hub.Relay(name, from, data)
 }
@@ -27,9 +23,9 @@ func (h evictingHub) Relay(name string, from room.Member, data json.RawMessage) 
 // socket.io-client reconnect by itself ("transport close"), so the page joins again.
 func TestEvictedMemberReconnects(t *testing.T) {
 	_, url := startServer(t, func(c *Config) {
-		c.Hub = func(apply Apply) (Hub, error) {
-			h, err := NewMemoryHub(apply)
-			return evictingHub{Hub: h, apply: apply}, err
+		c.Hub = func() (room.Hub, error) {
+			h, err := room.NewMemoryHub()
+			return evictingHub{Hub: h}, err
 		}
 	})
 	siotest.Run(t, url, 4, []string{"websocket"},

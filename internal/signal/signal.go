@@ -16,6 +16,7 @@ import (
 	"duet/internal/ipkey"
 	"duet/internal/room"
 	"duet/internal/sio"
+	"duet/internal/webhook"
 )
 
 // Config tunes the signaling server.
@@ -28,9 +29,13 @@ type Config struct {
 	// AllowedOrigins lists the page origins (https://host[:port]) allowed to connect instead of the
 	// server's own; "*" allows any.
 	AllowedOrigins []string
-	// Hub makes the room table; nil is the in-memory one of a single node.
-	Hub    NewHub
-	Logger *slog.Logger
+	// Hub makes the room table; nil is the in-memory one of a single node (room.NewMemoryHub).
+	Hub func() (room.Hub, error)
+	// Access: room passwords, invite tokens and the guess limits.
+	Access Access
+	// Webhooks, when set, hears about rooms starting and finishing and people joining and leaving.
+	Webhooks *webhook.Sender
+	Logger   *slog.Logger
 }
 
 // DefaultMaxConns fits a 1–2 GB VM: at the ~30 KiB a connected client costs today, about 600 MB.
@@ -39,16 +44,17 @@ const DefaultMaxConns = 20000
 // DefaultConfig detects a lost peer within 20 s, where Socket.IO's defaults take 45 s.
 func DefaultConfig() Config {
 	return Config{PingInterval: 10 * time.Second, PingTimeout: 10 * time.Second, Limits: DefaultLimits(),
-		MaxConns: DefaultMaxConns, Logger: slog.Default()}
+		MaxConns: DefaultMaxConns, Access: DefaultAccess(), Logger: slog.Default()}
 }
 
-var errConfig = errors.New("signal: MaxConns must be positive")
+var errConfig = errors.New("signal: the connection limits (--conn-rate, --event-rate, --max-conn-per-ip, --max-conns) must be positive")
 
-func (c Config) validate() error {
-	if c.MaxConns < 1 {
+// Validate checks the settings; internal/config calls it too, so a bad one stops duet at start-up.
+func (c Config) Validate() error {
+	if c.Limits.ConnRate <= 0 || c.Limits.EventRate <= 0 || c.Limits.MaxConnPerIP < 1 || c.MaxConns < 1 {
 		return errConfig
 	}
-	return nil
+	return c.Access.validate()
 }
 
 // Server is the Socket.IO endpoint in front of the room hub.
@@ -56,7 +62,10 @@ type Server struct {
 	io       *sio.Server
 	log      *slog.Logger
 	guard    *guard
-	hub      Hub
+	gate     *gate
+	webhooks *webhook.Sender
+	hub      room.Hub
+	received chan struct{} // closed when the hub's incoming outcomes have all been applied
 	counters counters
 	maxConns int64
 	open     atomic.Int64 // connections admitted and not yet ended
@@ -75,29 +84,50 @@ type member struct {
 
 // New creates the signaling server; mount Handler at /socket.io/.
 func New(cfg Config) (*Server, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	s := &Server{
 		log:      cfg.Logger,
 		guard:    newGuard(cfg.Limits, cfg.AllowedOrigins),
+		gate:     newGate(cfg.Access),
+		webhooks: cfg.Webhooks,
 		maxConns: int64(cfg.MaxConns),
 		sockets:  map[room.Member]*member{},
+		received: make(chan struct{}),
 	}
 	newHub := cfg.Hub
 	if newHub == nil {
-		newHub = NewMemoryHub
+		newHub = room.NewMemoryHub
 	}
-	hub, err := newHub(s.apply)
+	hub, err := newHub()
 	if err != nil {
 		return nil, err
 	}
 	s.hub = hub
 	s.io, err = sio.New(sio.Config{PingInterval: cfg.PingInterval, PingTimeout: cfg.PingTimeout, Logger: cfg.Logger}, s)
 	if err != nil {
+		_ = hub.Close()
 		return nil, err
 	}
+	go s.receive()
 	return s, nil
+}
+
+// receive applies the outcomes that reach this node from a shared room store, until the hub closes.
+func (s *Server) receive() {
+	defer close(s.received)
+	for o := range s.hub.Incoming() {
+		s.apply(o)
+	}
+}
+
+// deliver applies the outcomes a hub call handed back, then lets the room's next change go.
+func (s *Server) deliver(d room.Delivery) {
+	for _, o := range d.Outcomes {
+		s.apply(o)
+	}
+	d.Done()
 }
 
 // Handler serves the Socket.IO transports (polling and websocket).
@@ -109,6 +139,7 @@ func (s *Server) Close() {
 	if err := s.hub.Close(); err != nil {
 		s.log.Warn("closing the room hub", "err", err)
 	}
+	<-s.received
 }
 
 // Admit checks a new connection against the origin policy and the limits, and counts it until it ends.
@@ -142,7 +173,7 @@ func (s *Server) Connect(c *sio.Socket) {
 // Disconnect takes a socket out of its room; it is the last call about c.
 func (s *Server) Disconnect(c *sio.Socket, _ error) {
 	id := room.Member(c.ID())
-	s.hub.Disconnect(id)
+	s.deliver(s.hub.Disconnect(id))
 	s.mu.Lock()
 	delete(s.sockets, id)
 	s.mu.Unlock()
@@ -168,7 +199,7 @@ func (s *Server) Event(c *sio.Socket, name string, args []json.RawMessage) {
 	}
 	switch name {
 	case "join":
-		s.join(c, args)
+		s.join(c, m, args)
 	case "leave":
 		s.leave(c, args)
 	case "message":
@@ -178,34 +209,74 @@ func (s *Server) Event(c *sio.Socket, name string, args []json.RawMessage) {
 	}
 }
 
-func (s *Server) join(c *sio.Socket, args []json.RawMessage) {
+func (s *Server) join(c *sio.Socket, m *member, args []json.RawMessage) {
 	name, r := roomArg("join", args)
 	var opts JoinOptions
 	if r == nil {
 		opts, r = joinOptions(args)
 	}
 	if r == nil {
-		id := room.Member(c.ID())
-		key := s.newKey(id, opts.given)
-		err := ErrNoSeat
-		if opts.Resume != "" {
-			err = s.hub.Resume(name, opts.Resume, id, key)
-		}
-		if errors.Is(err, ErrNoSeat) { // no resume asked, or the old seat is gone: an ordinary join
-			err = s.hub.Join(name, id, key)
-		}
-		switch {
-		case errors.Is(err, room.ErrInOtherRoom):
-			r = refuse("join", "in_other_room", "leave your current room before joining %q", name)
-		case errors.Is(err, room.ErrAlreadyJoined):
-			r = refuse("join", "already_joined", "you are already in room %q", name)
-		case err != nil:
-			r = unavailable("join", err)
-		}
+		r = s.gate.invited(name, opts.Token)
+	}
+	if r == nil {
+		r = s.enter(room.Member(c.ID()), m.ip, name, opts)
 	}
 	if r != nil {
 		s.refused(c, r)
 	}
+}
+
+// enter takes back the seat held under opts.Resume, if one is; else it checks opts.Password against
+// the room's lock (or makes the lock of an empty room) and joins. The check is slow and runs outside
+// the hub, so the hub joins only under the lock that was checked; when the room changed hands
+// meanwhile, it starts over. A resume wants no password: its key proves the seat was let in.
+func (s *Server) enter(id room.Member, ip netip.Prefix, name string, opts JoinOptions) *refusal {
+	key := s.newKey(id, opts.given)
+	if opts.Resume != "" {
+		// ErrNoSeat: the old socket is gone (or the key is wrong), an ordinary join follows
+		d, err := s.hub.Resume(name, opts.Resume, id, key)
+		s.deliver(d)
+		if !errors.Is(err, room.ErrNoSeat) {
+			return joinRefusal(name, err)
+		}
+	}
+	for range 3 {
+		lock, n, err := s.hub.Lock(name)
+		if err != nil {
+			return unavailable("join", err)
+		}
+		var r *refusal
+		switch {
+		case n == 0 && opts.Password != "":
+			lock, r = s.gate.hash(ip, opts.Password)
+		case n == 0:
+			lock = ""
+		case lock != "":
+			r = s.gate.check(ip, name, lock, opts.Password)
+		}
+		if r != nil {
+			return r
+		}
+		d, err := s.hub.Join(name, id, lock, key)
+		s.deliver(d)
+		if !errors.Is(err, room.ErrLockChanged) {
+			return joinRefusal(name, err)
+		}
+	}
+	return refuse("join", "rate_limited", "room %q keeps changing hands; try again", name)
+}
+
+// joinRefusal is what a join or resume the hub did not take is told; nil when it took it.
+func joinRefusal(name string, err error) *refusal {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, room.ErrInOtherRoom):
+		return refuse("join", "in_other_room", "leave your current room before joining %q", name)
+	case errors.Is(err, room.ErrAlreadyJoined):
+		return refuse("join", "already_joined", "you are already in room %q", name)
+	}
+	return unavailable("join", err)
 }
 
 // newKey draws the resume key of m's next seat, kept for the joined event when m asked for one
@@ -254,7 +325,9 @@ func (s *Server) joined(m room.Member, name string, resumed bool) bool {
 func (s *Server) leave(c *sio.Socket, args []json.RawMessage) {
 	name, r := roomArg("leave", args)
 	if r == nil {
-		switch err := s.hub.Leave(name, room.Member(c.ID())); {
+		d, err := s.hub.Leave(name, room.Member(c.ID()))
+		s.deliver(d)
+		switch {
 		case errors.Is(err, room.ErrNotInRoom):
 			r = refuse("leave", "not_in_room", "you are not in room %q", name)
 		case err != nil:
@@ -271,7 +344,9 @@ func (s *Server) message(c *sio.Socket, args []json.RawMessage) {
 	if r == nil {
 		var data json.RawMessage
 		if data, r = payloadArg("message", args); r == nil {
-			switch err := s.hub.Relay(name, room.Member(c.ID()), data); {
+			d, err := s.hub.Relay(name, room.Member(c.ID()), data)
+			s.deliver(d)
+			switch {
 			case errors.Is(err, room.ErrNotInRoom):
 				r = refuse("message", "not_in_room", "you are not in room %q", name)
 			case err != nil:
@@ -290,10 +365,11 @@ func unavailable(event string, err error) *refusal {
 
 // apply turns a change of the room table into protocol events for the members on this node. Each
 // change is counted once: on the node of the member the event is delivered to.
-func (s *Server) apply(o Outcome) {
+func (s *Server) apply(o room.Outcome) {
 	name, member := o.Room, string(o.Member)
 	switch o.Kind {
-	case Joined:
+	case room.Joined:
+		s.report(o)
 		if s.joined(o.Member, name, false) {
 			s.counters.joins.Add(1)
 		}
@@ -301,25 +377,26 @@ func (s *Server) apply(o Outcome) {
 			s.emit(o.Peer, "other_joined", name, member)
 			s.emit(o.Peer, "otherjoin", name, member) // the name classic demo clients listen for
 		}
-	case Full:
+	case room.Full:
 		if s.emit(o.Member, "full", name, member) {
 			s.counters.fulls.Add(1)
 		}
-	case Left, Gone:
-		if o.Kind == Left {
+	case room.Left, room.Gone:
+		s.report(o)
+		if o.Kind == room.Left {
 			s.emit(o.Member, "leaved", name, member)
 		}
 		if o.Peer != "" && s.emit(o.Peer, "bye", name, member) {
 			s.counters.byes.Add(1)
 		}
-	case Relayed:
+	case room.Relayed:
 		if s.emit(o.Peer, "message", name, o.Data) {
 			s.counters.relayed.Add(1)
 		}
-	case Resumed:
+	case room.Resumed:
 		// Only the page itself hears of it: for its peer the same person is still there.
 		s.joined(o.Member, name, true)
-	case Replaced:
+	case room.Replaced:
 		// The old socket of a page that came back on a new one: dead, or about to be.
 		s.mu.RLock()
 		m := s.sockets[o.Member]
@@ -327,7 +404,7 @@ func (s *Server) apply(o Outcome) {
 		if m != nil {
 			m.c.Close()
 		}
-	case Evicted:
+	case room.Evicted:
 		// Closing the transport, not a Socket.IO disconnect, makes the page reconnect and join again.
 		s.mu.RLock()
 		m := s.sockets[o.Member]
@@ -352,7 +429,7 @@ func (s *Server) emit(m room.Member, event string, args ...any) bool {
 }
 
 func (s *Server) refused(c *sio.Socket, r *refusal) {
-	s.counters.refused.Add(1)
+	s.counters.refuse(r.Code)
 	s.log.Debug("refused", "socket", c.ID(), "event", r.Event, "code", r.Code)
 	body, _ := json.Marshal(r)
 	c.Emit("error", json.RawMessage(body))

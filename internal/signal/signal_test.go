@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"duet/internal/room"
 	"duet/internal/siotest"
 )
 
@@ -133,12 +134,17 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"join without a room", "join", nil, "invalid_room"},
 		{"join an empty name", "join", []any{""}, "invalid_room"},
-		{"join a name too long", "join", []any{strings.Repeat("r", MaxRoomLen+1)}, "invalid_room"},
+		{"join a name too long", "join", []any{strings.Repeat("r", room.MaxNameLen+1)}, "invalid_room"},
 		{"join a name with a slash", "join", []any{"a/b"}, "invalid_room"},
 		{"join a name with a space", "join", []any{"a b"}, "invalid_room"},
 		{"join a number", "join", []any{42}, "invalid_room"},
 		{"join null", "join", []any{nil}, "invalid_room"},
 		{"join an object", "join", []any{map[string]any{"room": "x"}}, "invalid_room"},
+		{"join with a string for options", "join", []any{"mine", "secret"}, "invalid_options"},
+		{"join with an array for options", "join", []any{"mine", []any{"secret"}}, "invalid_options"},
+		{"join with a numeric password", "join", []any{"mine", map[string]any{"password": 1234}}, "invalid_options"},
+		{"join with a password too long", "join", []any{"mine", map[string]any{"password": strings.Repeat("p", 257)}}, "invalid_options"},
+		{"join with options too large", "join", []any{"mine", map[string]any{"x": strings.Repeat("p", 5000)}}, "payload_too_large"},
 		{"leave a room not joined", "leave", []any{"elsewhere"}, "not_in_room"},
 		{"message a foreign room", "message", []any{"elsewhere", offer}, "not_in_room"},
 		{"message null", "message", []any{"mine", nil}, "invalid_payload"},
@@ -149,8 +155,6 @@ func TestRefusals(t *testing.T) {
 		{"join a second room", "join", []any{"other"}, "in_other_room"},
 		{"join the same room twice", "join", []any{"mine"}, "already_joined"},
 		{"an unknown event", "shout", []any{"mine"}, "unknown_event"},
-		{"join with options a string", "join", []any{"mine", "key"}, "invalid_options"},
-		{"join with options an array", "join", []any{"mine", []any{"key"}}, "invalid_options"},
 		{"join with a resume key not a string", "join", []any{"mine", map[string]any{"resume": 7}}, "invalid_options"},
 		{"join with a resume key too long", "join", []any{"mine", map[string]any{"resume": strings.Repeat("k", MaxResumeKey+1)}}, "invalid_options"},
 	}

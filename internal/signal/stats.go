@@ -1,6 +1,8 @@
 package signal
 
 import (
+	"maps"
+	"sync"
 	"sync/atomic"
 
 	"duet/internal/room"
@@ -15,6 +17,7 @@ type Stats struct {
 	Byes      uint64                 // byes sent (a peer left or disconnected)
 	Relayed   uint64                 // messages relayed to a peer
 	Refused   uint64                 // events answered with an error
+	RefusedBy map[string]uint64      // the same by refusal code (docs/protocol.md)
 	Limited   uint64                 // events or connections over the per-IP limits
 }
 
@@ -22,6 +25,25 @@ type Stats struct {
 type counters struct {
 	connected                                     atomic.Int64
 	joins, fulls, byes, relayed, refused, limited atomic.Uint64
+
+	mu     sync.Mutex
+	byCode map[string]uint64 // keyed by the server's own refusal codes: a bounded set
+}
+
+func (c *counters) refuse(code string) {
+	c.refused.Add(1)
+	c.mu.Lock()
+	if c.byCode == nil {
+		c.byCode = map[string]uint64{}
+	}
+	c.byCode[code]++
+	c.mu.Unlock()
+}
+
+func (c *counters) refusedBy() map[string]uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.byCode)
 }
 
 // Stats returns the current counters and room occupancy.
@@ -34,6 +56,7 @@ func (s *Server) Stats() Stats {
 		Byes:      s.counters.byes.Load(),
 		Relayed:   s.counters.relayed.Load(),
 		Refused:   s.counters.refused.Load(),
+		RefusedBy: s.counters.refusedBy(),
 		Limited:   s.counters.limited.Load(),
 	}
 }

@@ -2,6 +2,7 @@ package sio
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -34,7 +35,14 @@ type DialConfig struct {
 	TLS  *tls.Config // nil: the system's roots, ServerName from Host
 	// Dial opens the TCP connection; nil dials Host.
 	Dial func(ctx context.Context) (net.Conn, error)
+	// Events is how many events wait for the reader before more are dropped; 0 (or less) means
+	// DefaultClientEvents. A load generator holding thousands of clients that each await one answer
+	// at a time keeps it small: the buffer is allocated whole with the client.
+	Events int
 }
+
+// DefaultClientEvents is the events a Client buffers unless DialConfig.Events says otherwise.
+const DefaultClientEvents = 256
 
 // StatusError is an HTTP answer other than 101 to the websocket upgrade.
 type StatusError struct {
@@ -75,7 +83,11 @@ func Dial(ctx context.Context, cfg DialConfig) (*Client, error) {
 	if br == nil {
 		br = bufio.NewReaderSize(conn, readBuffer)
 	}
-	c := &Client{conn: conn, events: make(chan Event, 256), done: make(chan struct{})}
+	events := cfg.Events
+	if events <= 0 {
+		events = DefaultClientEvents
+	}
+	c := &Client{conn: conn, events: make(chan Event, events), done: make(chan struct{})}
 	if err := c.handshake(ctx, br); err != nil {
 		_ = conn.Close()
 		return nil, err
@@ -150,12 +162,19 @@ func (c *Client) Close() {
 	<-c.done
 }
 
-// send writes one masked text frame.
+// send writes one masked text frame in one write, so over TLS it is one record and one syscall.
 func (c *Client) send(p []byte) error {
+	h := ws.Header{Fin: true, OpCode: ws.OpText, Masked: true, Mask: ws.NewMask(), Length: int64(len(p))}
+	frame := bytes.NewBuffer(make([]byte, 0, ws.MaxHeaderSize+len(p)))
+	_ = ws.WriteHeader(frame, h) // a bytes.Buffer takes any write
+	n := frame.Len()
+	frame.Write(p)
+	ws.Cipher(frame.Bytes()[n:], h.Mask, 0)
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	_ = c.conn.SetWriteDeadline(time.Now().Add(WriteTimeout))
-	return ws.WriteFrame(c.conn, ws.MaskFrame(ws.NewTextFrame(p)))
+	_, err := c.conn.Write(frame.Bytes())
+	return err
 }
 
 // read answers pings and hands events over until the connection ends.

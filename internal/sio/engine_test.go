@@ -596,6 +596,9 @@ func TestClient(t *testing.T) {
 	if c.ID() != srv.ID() {
 		t.Fatalf("client id %q, server's %q", c.ID(), srv.ID())
 	}
+	if n := cap(c.Events()); n != DefaultClientEvents {
+		t.Errorf("events buffered: %d, want the default %d", n, DefaultClientEvents)
+	}
 	payload := json.RawMessage(`{"b":1, "a":1.50}`)
 	if err := c.Emit("echo", payload); err != nil {
 		t.Fatal(err)
@@ -609,13 +612,17 @@ func TestClient(t *testing.T) {
 		t.Fatalf("server saw %v", err)
 	}
 
-	// A dial of the caller's own (duet check picks among the server's addresses).
+	// A dial of the caller's own (duet check picks among the server's addresses), and a small event
+	// buffer (the load generator's).
 	custom := DialConfig{Host: "duet.example:443", TLS: &tls.Config{InsecureSkipVerify: true}, Dial: func(ctx context.Context) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "tcp", host)
-	}}
+	}, Events: 4}
 	c, err = Dial(ctx, custom)
 	if err != nil {
 		t.Fatalf("a dial of its own: %v", err)
+	}
+	if n := cap(c.Events()); n != 4 {
+		t.Errorf("events buffered: %d, want 4", n)
 	}
 	c.Close()
 	notFound := httptest.NewTLSServer(http.NotFoundHandler())

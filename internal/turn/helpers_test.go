@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/pion/turn/v5"
+
+	"duet/internal/pionlog"
 )
 
 var testSecret = []byte("test-secret-not-for-production")
@@ -16,7 +18,7 @@ var testSecret = []byte("test-secret-not-for-production")
 func testLogger() *slog.Logger {
 	// Logging into t after a test ends panics, and pion logs from its own goroutines.
 	if os.Getenv("TURN_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: levelTrace}))
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: pionlog.LevelTrace}))
 	}
 	return slog.New(slog.DiscardHandler)
 }
@@ -86,7 +88,7 @@ func newClientFrom(t *testing.T, s *Server, ip, network, username, password stri
 		Username:       username,
 		Password:       password,
 		RTO:            200 * time.Millisecond,
-		LoggerFactory:  pionLogs{testLogger()},
+		LoggerFactory:  pionlog.New(testLogger(), slog.LevelWarn),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -19,6 +20,7 @@ import (
 
 	"duet/internal/duettest"
 	"duet/internal/netlab"
+	"duet/internal/pionlog"
 )
 
 const (
@@ -106,7 +108,7 @@ func offloadLab(t *testing.T, lab *netlab.Lab, d *duettest.Duet, refused bool) {
 
 	user, pass := Credentials([]byte(labSecret), "alice", time.Now().Add(time.Hour))
 	c, err := turn.NewClient(&turn.ClientConfig{STUNServerAddr: server.String(), TURNServerAddr: server.String(),
-		Conn: clientConn, Username: user, Password: pass, RTO: 200 * time.Millisecond, LoggerFactory: pionLogs{testLogger()}})
+		Conn: clientConn, Username: user, Password: pass, RTO: 200 * time.Millisecond, LoggerFactory: pionlog.New(testLogger(), slog.LevelWarn)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,11 +15,9 @@ import (
 
 	"duet/internal/acceptlog"
 	"duet/internal/ipkey"
+	"duet/internal/pionlog"
 	"duet/internal/turn/offload"
 )
-
-// ErrDisabled is returned by New when Config.Listen is empty.
-var ErrDisabled = errors.New("turn: embedded server disabled (Listen is empty)")
 
 // Server is a running embedded TURN server.
 type Server struct {
@@ -63,7 +61,7 @@ func New(c Config) (*Server, error) {
 	}
 	c = c.withDefaults()
 	if c.Listen == "" {
-		return nil, ErrDisabled
+		return nil, errors.New("turn: New needs Listen (Config.Enabled says whether to start the relay)")
 	}
 	s := &Server{
 		cfg:       c,
@@ -106,7 +104,7 @@ func New(c Config) (*Server, error) {
 	sc := turn.ServerConfig{
 		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: s.udp, RelayAddressGenerator: gen, PermissionHandler: perm}},
 		ListenerConfigs:   []turn.ListenerConfig{{Listener: s.tcp, RelayAddressGenerator: gen, PermissionHandler: perm}},
-		LoggerFactory:     pionLogs{s.log},
+		LoggerFactory:     pionlog.New(s.log, slog.LevelWarn),
 		Realm:             c.Realm,
 		AuthHandler:       s.authenticate,
 		QuotaHandler:      s.quotaOK,

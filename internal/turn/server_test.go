@@ -412,3 +412,47 @@ func TestRelayToOwnAddressNotOurs(t *testing.T) {
 	stream(t, 'o', relay, peer)
 	stream(t, 'n', peer, relay)
 }
+
+// TestRelayToServerItselfDropped: packets a client relays to the server's own address outside the
+// relay port range (its SSH, its web server, a local database) never leave, and Stats counts them.
+func TestRelayToServerItselfDropped(t *testing.T) {
+	cfg := testConfig()
+	cfg.RelayMinPort = 61000 // above Linux's ephemeral range, so the service below is outside it
+	s := startServer(t, cfg)
+	service, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer service.Close()
+	if port := service.LocalAddr().(*net.UDPAddr).Port; port >= int(cfg.RelayMinPort) {
+		t.Fatalf("the service got port %d, inside the relay range", port)
+	}
+	u, p := creds("mallory")
+	c := newClient(t, s, "udp", u, p)
+	relay, err := c.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer relay.Close()
+	if err := c.CreatePermission(service.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	const sent = 3
+	for seq := range sent {
+		if _, err := relay.WriteTo(payload('m', seq), service.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); s.Stats().DroppedToServer < sent; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("DroppedToServer = %d after sending %d packets to the server itself", s.Stats().DroppedToServer, sent)
+		}
+	}
+	if st := s.Stats(); st.DroppedToServer != sent || st.PacketsToPeers != 0 {
+		t.Errorf("dropped to server / packets to peers = %d/%d, want %d/0", st.DroppedToServer, st.PacketsToPeers, sent)
+	}
+	_ = service.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+	if n, from, err := service.ReadFrom(make([]byte, 2*relaySize)); err == nil {
+		t.Errorf("the server's own service got %d bytes from %v through the relay", n, from)
+	}
+}

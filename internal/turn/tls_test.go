@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/pion/turn/v5"
 
+	"duet/internal/pionlog"
 	"duet/internal/tlsmux"
 )
 
@@ -56,7 +58,7 @@ func TestTLSAllocation(t *testing.T) {
 		Conn:           turn.NewSTUNConn(conn),
 		Username:       u,
 		Password:       p,
-		LoggerFactory:  pionLogs{testLogger()},
+		LoggerFactory:  pionlog.New(testLogger(), slog.LevelWarn),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -110,7 +112,7 @@ func TestTLSOnSharedPort(t *testing.T) {
 			Conn:           turn.NewSTUNConn(conn),
 			Username:       u,
 			Password:       p,
-			LoggerFactory:  pionLogs{testLogger()},
+			LoggerFactory:  pionlog.New(testLogger(), slog.LevelWarn),
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -12,7 +12,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"duet/internal/api"
 	"duet/internal/ipkey"
+	"duet/internal/ratelimit"
 )
 
 // What one client can make the access log write: its paths are cut to maxLoggedPath bytes, and
@@ -27,14 +29,14 @@ const (
 // accessLog logs each request at info level, within each client's budget; Socket.IO's polling
 // requests, many per call, at debug.
 func accessLog(log *slog.Logger) gin.HandlerFunc {
-	budget := newPerIP(logRate, logBurst)
+	budget := ratelimit.New[netip.Prefix](logRate, logBurst)
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
 		level := slog.LevelInfo
 		if strings.HasPrefix(c.Request.URL.Path, "/socket.io/") {
 			level = slog.LevelDebug
-		} else if ok, _ := budget.allow(ipkey.OfHostPort(c.Request.RemoteAddr), start); !ok {
+		} else if ok, _ := budget.Allow(ipkey.OfHostPort(c.Request.RemoteAddr), start); !ok {
 			level = slog.LevelDebug
 		}
 		if !log.Enabled(c.Request.Context(), level) {
@@ -75,6 +77,20 @@ func metricsAccess(token string) gin.HandlerFunc {
 		} else if ap, err := netip.ParseAddrPort(c.Request.RemoteAddr); err != nil || !ap.Addr().Unmap().IsLoopback() {
 			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "forbidden",
 				"reason": "/metrics answers loopback clients only; set --metrics-token or --metrics-listen to scrape it from elsewhere"})
+			return
+		}
+		c.Next()
+	}
+}
+
+// keyAccess keeps a page for the operator behind the API keys: a bearer token for scripts, basic
+// auth (any user, a key as password) for a browser, which then asks for it.
+func keyAccess(keys []string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if len(keys) == 0 || !(api.Authorized(keys, c.Request) || api.AuthorizedBasic(keys, c.Request)) {
+			c.Header("WWW-Authenticate", `Basic realm="duet", charset="UTF-8"`)
+			c.AbortWithStatusJSON(http.StatusUnauthorized, gin.H{"error": "unauthorized",
+				"reason": "send an API key (--api-key) as a bearer token or as the basic auth password"})
 			return
 		}
 		c.Next()

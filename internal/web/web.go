@@ -4,18 +4,22 @@ package web
 
 import (
 	"cmp"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"path"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"duet/internal/ipkey"
+	"duet/internal/ratelimit"
 )
 
 // Config is what the web front serves; every part is provided by its own package.
@@ -30,6 +34,13 @@ type Config struct {
 	MetricsToken string
 	ICERate      float64 // /api/ice-servers requests per second per client address; 0 = DefaultICERate
 	HSTS         bool    // the certificate is a real one: browsers may pin HTTPS
+	// API serves POST /api/rooms and Status /status and /status.css; nil leaves them out. /status
+	// answers requests carrying one of APIKeys (bearer token, or basic auth password).
+	API, Status http.Handler
+	APIKeys     []string
+	// EmbedOrigins may show the page in an iframe (CSP frame-ancestors) with camera, microphone and
+	// screen sharing; no other site may frame it.
+	EmbedOrigins []string
 	Logger       *slog.Logger
 }
 
@@ -48,8 +59,8 @@ func New(cfg Config) http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	_ = r.SetTrustedProxies(nil) // the client address is the peer's own, never a header's claim
-	r.Use(gin.Recovery(), accessLog(cfg.Logger), securityHeaders(cfg.HSTS), limitBody)
-	iceLimit := newPerIP(cmp.Or(cfg.ICERate, DefaultICERate), burst(cmp.Or(cfg.ICERate, DefaultICERate)))
+	r.Use(gin.Recovery(), accessLog(cfg.Logger), securityHeaders(cfg.HSTS, cfg.EmbedOrigins), limitBody)
+	iceLimit := ratelimit.New[netip.Prefix](cmp.Or(cfg.ICERate, DefaultICERate), burst(cmp.Or(cfg.ICERate, DefaultICERate)))
 	r.GET("/healthz", func(c *gin.Context) {
 		body := gin.H{"status": "ok"}
 		for k, v := range cfg.Health() {
@@ -60,7 +71,7 @@ func New(cfg Config) http.Handler {
 	r.GET("/metrics", metricsAccess(cfg.MetricsToken), gin.WrapH(cfg.Metrics))
 	r.GET("/api/ice-servers", func(c *gin.Context) {
 		c.Header("Cache-Control", "no-store") // credentials are per request and expire
-		if ok, retry := iceLimit.allow(ipkey.OfHostPort(c.Request.RemoteAddr), time.Now()); !ok {
+		if ok, retry := iceLimit.Allow(ipkey.OfHostPort(c.Request.RemoteAddr), time.Now()); !ok {
 			secs := int(math.Ceil(retry.Seconds()))
 			c.Header("Retry-After", strconv.Itoa(secs))
 			c.JSON(http.StatusTooManyRequests, gin.H{"error": "rate_limited",
@@ -69,6 +80,13 @@ func New(cfg Config) http.Handler {
 		}
 		c.JSON(http.StatusOK, cfg.ICEServers(requestHost(c.Request)))
 	})
+	if cfg.API != nil {
+		r.POST("/api/rooms", gin.WrapH(cfg.API))
+	}
+	if cfg.Status != nil {
+		r.GET("/status", keyAccess(cfg.APIKeys), gin.WrapH(cfg.Status))
+		r.GET("/status.css", gin.WrapH(cfg.Status))
+	}
 	sio := gin.WrapH(cfg.Signal)
 	r.GET("/socket.io/", sio)
 	r.POST("/socket.io/", sio)
@@ -105,15 +123,26 @@ func static(files fs.FS) gin.HandlerFunc {
 	}
 }
 
-// securityHeaders lets pages load only the server's own scripts and grants camera and microphone to it.
-func securityHeaders(hsts bool) gin.HandlerFunc {
+// securityHeaders lets pages load only the server's own scripts, grants camera and microphone to
+// them, and lets only the embedding origins (none by default) frame them.
+func securityHeaders(hsts bool, embedders []string) gin.HandlerFunc {
+	ancestors, allow := "'none'", "self"
+	for i, o := range embedders { // config checked each is a bare origin
+		if i == 0 {
+			ancestors = ""
+		}
+		ancestors += " " + o
+		allow += ` "` + o + `"`
+	}
+	csp := "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+		"media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors " + strings.TrimSpace(ancestors)
+	permissions := fmt.Sprintf("camera=(%[1]s), microphone=(%[1]s), display-capture=(%[1]s)", allow)
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
-		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "+
-			"media-src 'self' blob: mediastream:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", csp)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Permissions-Policy", "camera=(self), microphone=(self), display-capture=(self)")
+		h.Set("Permissions-Policy", permissions)
 		if hsts { // never with a self-signed certificate: it would lock localhost to a certificate error
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}

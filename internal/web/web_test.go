@@ -115,3 +115,28 @@ func TestHSTSOnlyWithARealCertificate(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbedHeaders: only the embedding origins may frame the page, and they may delegate camera,
+// microphone and screen sharing to it.
+func TestEmbedHeaders(t *testing.T) {
+	tests := []struct {
+		origins                []string
+		ancestors, permissions string
+	}{
+		{nil, "frame-ancestors 'none'", "camera=(self), microphone=(self), display-capture=(self)"},
+		{[]string{"https://app.example.org", "http://127.0.0.2:8080"}, "frame-ancestors https://app.example.org http://127.0.0.2:8080",
+			`camera=(self "https://app.example.org" "http://127.0.0.2:8080"), microphone=(self "https://app.example.org" "http://127.0.0.2:8080"), display-capture=(self "https://app.example.org" "http://127.0.0.2:8080")`},
+	}
+	for _, tt := range tests {
+		h := New(Config{Files: fstest.MapFS{"index.html": {Data: []byte("x")}}, EmbedOrigins: tt.origins,
+			Logger: slog.New(slog.DiscardHandler)})
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("GET", "/", nil))
+		if csp := w.Header().Get("Content-Security-Policy"); !strings.HasSuffix(csp, "; "+tt.ancestors) {
+			t.Errorf("%v: CSP %q, want it to end with %q", tt.origins, csp, tt.ancestors)
+		}
+		if p := w.Header().Get("Permissions-Policy"); p != tt.permissions {
+			t.Errorf("%v: Permissions-Policy %q, want %q", tt.origins, p, tt.permissions)
+		}
+	}
+}

@@ -4,6 +4,7 @@ package webhook
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -17,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -68,33 +70,29 @@ type Config struct {
 // ErrConfig wraps every configuration mistake.
 var ErrConfig = errors.New("webhook")
 
-func (c *Config) validate() error {
+// Validate checks the settings; internal/config calls it too, so a bad one stops duet at start-up.
+func (c Config) Validate() error {
 	u, err := url.Parse(c.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("%w: --webhook-url %q is not an http(s) URL", ErrConfig, c.URL)
 	}
 	if len(c.Secret) == 0 {
-		return fmt.Errorf("%w: a webhook secret is required to sign the events", ErrConfig)
+		return fmt.Errorf("%w: --webhook-url and --webhook-secret go together: the secret signs every event", ErrConfig)
 	}
 	if c.Queue < 0 || c.Attempts < 0 || c.Backoff < 0 || c.Timeout < 0 {
 		return fmt.Errorf("%w: negative queue, attempts, back-off or timeout", ErrConfig)
 	}
-	c.Queue = cmpOr(c.Queue, DefaultQueue)
-	c.Attempts = cmpOr(c.Attempts, DefaultAttempts)
-	c.Backoff = cmpOr(c.Backoff, DefaultBackoff)
-	c.Timeout = cmpOr(c.Timeout, DefaultTimeout)
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	return nil
 }
 
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
+// withDefaults fills the zero fields.
+func (c Config) withDefaults() Config {
+	c.Queue = cmp.Or(c.Queue, DefaultQueue)
+	c.Attempts = cmp.Or(c.Attempts, DefaultAttempts)
+	c.Backoff = cmp.Or(c.Backoff, DefaultBackoff)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.Logger = cmp.Or(c.Logger, slog.Default())
+	return c
 }
 
 // Stats counts events by fate.
@@ -109,14 +107,19 @@ type Sender struct {
 	stop   context.CancelFunc
 	ctx    context.Context
 
+	// mu orders Send against Close: a late event (a disconnect during shutdown) is dropped, never sent on a closed queue.
+	mu     sync.RWMutex
+	closed bool
+
 	delivered, failed, dropped atomic.Uint64
 }
 
 // New starts a sender; Close stops it.
 func New(cfg Config) (*Sender, error) {
-	if err := cfg.validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	cfg = cfg.withDefaults()
 	ctx, stop := context.WithCancel(context.Background())
 	s := &Sender{cfg: cfg, client: &http.Client{Timeout: cfg.Timeout}, queue: make(chan Event, cfg.Queue),
 		done: make(chan struct{}), ctx: ctx, stop: stop}
@@ -128,6 +131,12 @@ func New(cfg Config) (*Sender, error) {
 func (s *Sender) Send(e Event) bool {
 	if e.ID == "" {
 		e.ID = rand.Text()
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		s.dropped.Add(1)
+		return false
 	}
 	select {
 	case s.queue <- e:
@@ -146,7 +155,12 @@ func (s *Sender) Stats() Stats {
 
 // Close delivers what is queued until ctx ends, then gives up on the rest.
 func (s *Sender) Close(ctx context.Context) {
-	close(s.queue)
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.queue)
+	}
+	s.mu.Unlock()
 	select {
 	case <-s.done:
 	case <-ctx.Done():

@@ -187,3 +187,18 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// A disconnect handled during shutdown sends after Close: the event is dropped, the process lives.
+func TestSendAfterCloseDrops(t *testing.T) {
+	srv := httptest.NewServer(&receiver{})
+	defer srv.Close()
+	s := start(t, Config{URL: srv.URL})
+	closeWithin(s, time.Second)
+	closeWithin(s, time.Second) // a second Close is harmless too
+	if s.Send(Event{Type: ParticipantLeft, Room: "r"}) {
+		t.Fatal("Send after Close accepted the event")
+	}
+	if st := s.Stats(); st.Dropped != 1 {
+		t.Fatalf("stats %+v, want one dropped", st)
+	}
+}

@@ -5,6 +5,7 @@ import { summarizeStats } from './stats.js';
 import { transition } from './callstate.js';
 import { CONTROL_LABEL, decodeControl, encodeControl } from './control.js';
 import { capture, captureTrack, errorKey } from './media.js';
+import { REFUSALS } from './access.js';
 
 /** @typedef {import('./callstate.js').CallState} CallState */
 /** @typedef {import('./callstate.js').CallEvent} CallEvent */
@@ -48,6 +49,9 @@ const PATH_WATCH_MS = 2500;
 const RELAY_REFUSALS = [401, 403, 437, 486, 508];
 // Fraction of the TURN credential lifetime after which they are fetched again.
 const ICE_REFRESH_FRACTION = 0.8;
+// How often, and at most how long each time, a rate-limited ICE server request waits and asks again.
+const ICE_RATE_RETRIES = 3;
+const ICE_RATE_WAIT_MAX_S = 5;
 
 export class Call {
     /**
@@ -91,6 +95,8 @@ export class Call {
         this.active = false;
         // True once media and ICE servers are ready, so a (re)connect knows it may emit join itself.
         this.readyToJoin = false;
+        /** @type {object | undefined} join's options (invite token, room password), set by the page */
+        this.joinOptions = undefined;
         /** @type {{iceServers: RTCIceServer[], refreshAt: number} | null} */
         this.ice = null;
         this.iceTimer = 0;
@@ -133,6 +139,8 @@ export class Call {
         this.onarrival = null;
         /** @type {((pc: RTCPeerConnection) => void) | null} a new connection, before its first offer or answer: for the page's own data channels */
         this.onpeerconnection = null;
+        /** @type {((code: string) => void) | null} the server refused to let us in, with this code */
+        this.onrefused = null;
 
         this.#wireSignaling();
     }
@@ -192,7 +200,7 @@ export class Call {
         this.#startStats();
         this.readyToJoin = true;
         if (this.sig.connected) {
-            this.sig.join(this.room);
+            this.sig.join(this.room, this.joinOptions);
             this.#notice('notice.joining', { room: this.room }, 'info');
         } else {
             this.sig.reconnect();
@@ -385,7 +393,7 @@ export class Call {
         // Holding our seat's key, the join takes the seat back and the call goes on (#joined); without
         // it a new socket is a new member for the server: drop the old call and join again.
         if (!this.sig.seat || this.sig.seat.room !== this.room) this.#resetPeer();
-        this.sig.join(this.room);
+        this.sig.join(this.room, this.joinOptions);
     }
 
     /** @param {boolean} resumed */
@@ -443,8 +451,11 @@ export class Call {
             return;
         }
         // A refused join leaves us outside the room: release the camera rather than pretend.
-        this.#notice('notice.joinRefused', { reason }, 'error');
+        const explained = REFUSALS[err.code || ''];
+        if (explained) this.#notice(explained, { room: this.room }, 'error');
+        else this.#notice('notice.joinRefused', { reason }, 'error');
         if (this.active) this.#endCall('fail');
+        if (this.onrefused) this.onrefused(err.code || '');
     }
 
     /** @param {any} data */
@@ -935,7 +946,13 @@ export class Call {
     /** @param {boolean} force */
     async #iceConfig(force) {
         if (!force && this.ice && Date.now() < this.ice.refreshAt) return this.ice;
-        const res = await fetch('/api/ice-servers', { cache: 'no-store', credentials: 'same-origin' });
+        let res = await fetch('/api/ice-servers', { cache: 'no-store', credentials: 'same-origin' });
+        // A few reloads in a row hit the per-address rate limit: wait as told (briefly) rather than call without TURN.
+        for (let retry = 0; res.status === 429 && retry < ICE_RATE_RETRIES; retry++) {
+            const wait = Math.min(Number(res.headers.get('Retry-After')) || 1, ICE_RATE_WAIT_MAX_S);
+            await new Promise((resolve) => window.setTimeout(resolve, wait * 1000));
+            res = await fetch('/api/ice-servers', { cache: 'no-store', credentials: 'same-origin' });
+        }
         if (!res.ok) throw new Error(`ice servers: HTTP ${res.status}`);
         const body = await res.json();
         const ttl = Number(body.ttl) > 0 ? Number(body.ttl) : 3600;

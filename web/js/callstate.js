@@ -1,10 +1,7 @@
 // The call's pure logic: the signaling state machine and the words the connection indicator shows; no DOM, no WebRTC.
 
-/** @typedef {'init' | 'joined' | 'joined_conn' | 'joined_unbind' | 'leaved'} CallState */
+/** Signaling states, written verbatim into #state (docs/protocol.md). @typedef {'init' | 'joined' | 'joined_conn' | 'joined_unbind' | 'leaved'} CallState */
 /** @typedef {'joined' | 'other_joined' | 'offer' | 'bye' | 'leave' | 'full' | 'kicked' | 'fail'} CallEvent */
-
-/** Signaling states, written verbatim into #state (docs/protocol.md). */
-export const STATES = Object.freeze(/** @type {CallState[]} */ (['init', 'joined', 'joined_conn', 'joined_unbind', 'leaved']));
 
 const IN_ROOM = new Set(['joined', 'joined_conn', 'joined_unbind']);
 

@@ -1,6 +1,7 @@
 // The landing page: pick or generate a room name, then go to the call page.
 import { validRoom } from './protocol.js';
 import { initLanguage, onLanguageChange, t } from './locale.js';
+import { newRoomName } from './access.js';
 
 /**
  * @template {HTMLElement} T
@@ -21,15 +22,6 @@ const relay = el('relay', HTMLInputElement);
 const error = el('roomerror', HTMLElement);
 /** @type {string | null} the catalogue key of the error shown, so a language switch can redo it */
 let errorKey = null;
-
-// Letters and digits only, so a generated name reads well aloud and never needs escaping.
-const ALPHABET = 'abcdefghijkmnpqrstuvwxyz23456789';
-
-function randomRoom(length = 10) {
-    const bytes = new Uint8Array(length);
-    crypto.getRandomValues(bytes);
-    return Array.from(bytes, (b) => ALPHABET[b % ALPHABET.length]).join('');
-}
 
 /** @param {string | null} key */
 function showError(key) {
@@ -53,12 +45,28 @@ onLanguageChange(() => {
 });
 
 generate.addEventListener('click', () => {
-    input.value = randomRoom();
+    input.value = newRoomName();
     check();
     input.focus();
 });
 
 input.addEventListener('input', check);
+
+/** @param {string} name @returns {URL} the call page of room name */
+function roomURL(name) {
+    const url = new URL('/room.html', location.origin);
+    url.searchParams.set('room', name);
+    if (relay.checked) url.searchParams.set('relay', '1');
+    return url;
+}
+
+// New call: a private room nobody can guess, its link ready to paste to the other person.
+el('newcall', HTMLButtonElement).addEventListener('click', async () => {
+    const url = roomURL(newRoomName());
+    // The clipboard may be refused (permissions, an iframe); the room page offers its copy button too.
+    await Promise.resolve().then(() => navigator.clipboard.writeText(url.toString())).catch(() => {});
+    location.assign(url.toString());
+});
 
 form.addEventListener('submit', (e) => {
     e.preventDefault();
@@ -68,8 +76,5 @@ form.addEventListener('submit', (e) => {
         input.focus();
         return;
     }
-    const url = new URL('/room.html', location.origin);
-    url.searchParams.set('room', name);
-    if (relay.checked) url.searchParams.set('relay', '1');
-    location.assign(url.toString());
+    location.assign(roomURL(name).toString());
 });

@@ -99,12 +99,16 @@ export class Signaling {
         this.socket = null;
     }
 
-    // Asks for the seat's key (an options object) and presents the one held for room, if any: back on a
-    // new socket before the server noticed the old one died, the page takes its own seat back.
-    /** @param {string} room */
-    join(room) {
-        /** @type {{resume?: string}} */
-        const opts = {};
+    // Always sends an options object, so the server hands out the seat's key: the access options
+    // (password, token) given, and the key held for room, if any: back on a new socket before the
+    // server noticed the old one died, the page takes its own seat back.
+    /**
+     * @param {string} room
+     * @param {{password?: string, token?: string}} [options] join's access options (access.js)
+     */
+    join(room, options) {
+        /** @type {{password?: string, token?: string, resume?: string}} */
+        const opts = { ...options };
         if (this.seat && this.seat.room === room) opts.resume = this.seat.key;
         return this.#emit('join', room, opts);
     }

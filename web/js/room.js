@@ -15,6 +15,7 @@ import { Lobby } from './lobby.js';
 import { canPickSpeaker, fillDevices } from './devices.js';
 import { CORNERS, loadPrefs, savePrefs } from './prefs.js';
 import { initLanguage, onLanguageChange, setLabel, setText, t } from './locale.js';
+import { PASSWORD_CODES, inviteToken, joinOptions } from './access.js';
 
 /** @typedef {import('./call.js').MediaView} MediaView */
 /** @typedef {import('./call.js').NoticeKind} NoticeKind */
@@ -37,6 +38,8 @@ const B = HTMLButtonElement;
 const params = new URLSearchParams(location.search);
 const room = params.get('room') || '';
 const relay = params.get('relay') === '1';
+// An invite minted by POST /api/rooms rides in the fragment, which never reaches a server's logs.
+const token = inviteToken(location.hash);
 // How long an information toast stays; errors stay until the next notice.
 const TOAST_MS = 6000;
 const OLD_TOASTS = 1;
@@ -50,6 +53,7 @@ const ui = {
     join: el('connserver', B),
     preview: el('preview', B),
     name: el('displayname', HTMLInputElement),
+    password: el('roompassword', HTMLInputElement),
     devices: el('devices', HTMLFieldSetElement),
     speakerField: el('spkfield', H),
     selects: { camera: el('camsel', HTMLSelectElement), mic: el('micsel', HTMLSelectElement), speaker: el('spksel', HTMLSelectElement) },
@@ -495,6 +499,7 @@ function showTitle() {
 async function copyLink() {
     const url = new URL('/room.html', location.origin);
     url.searchParams.set('room', room);
+    if (token) url.hash = 'token=' + token;
     const text = url.toString();
     try {
         await navigator.clipboard.writeText(text);
@@ -513,6 +518,7 @@ async function join() {
     prefs.cameraOff = ui.joinCameraOff.checked;
     savePrefs(prefs);
     ui.join.disabled = true;
+    call.joinOptions = joinOptions({ token, password: ui.password.value });
     const cap = await lobby.take();
     ui.join.disabled = false;
     showView(true);
@@ -606,6 +612,8 @@ function wire() {
         files.add(Array.from(e.dataTransfer.files));
         if (!chat.open) ui.chatButton.click();
     });
+    // Back in the lobby after a refusal the password answers: ask for it there.
+    call.onrefused = (code) => { if (PASSWORD_CODES.includes(code)) ui.password.focus(); };
 
     ui.lobbyForm.addEventListener('submit', (e) => {
         e.preventDefault();

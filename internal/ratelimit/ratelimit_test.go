@@ -1,4 +1,4 @@
-package web
+package ratelimit
 
 import (
 	"net/netip"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestPerIP(t *testing.T) {
+func TestKeyed(t *testing.T) {
 	t0 := time.Unix(1700000000, 0)
 	a, b := netip.MustParsePrefix("203.0.113.1/32"), netip.MustParsePrefix("2001:db8::/64")
 	steps := []struct {
@@ -24,33 +24,33 @@ func TestPerIP(t *testing.T) {
 		{a, 500 * time.Millisecond, true, 0},
 		{a, 500 * time.Millisecond, false, 500 * time.Millisecond},
 	}
-	p := newPerIP(2, 3)
+	p := New[netip.Prefix](2, 3)
 	for i, s := range steps {
-		ok, retry := p.allow(s.key, t0.Add(s.at))
+		ok, retry := p.Allow(s.key, t0.Add(s.at))
 		if ok != s.ok || retry != s.retry {
 			t.Errorf("step %d: allow = %v, retry %v; want %v, %v", i, ok, retry, s.ok, s.retry)
 		}
 	}
 	// A minute later every bucket has refilled and the sweep forgets both addresses.
-	if ok, _ := p.allow(a, t0.Add(2*time.Minute)); !ok || p.size() != 1 {
-		t.Errorf("after the sweep: ok %v, %d addresses tracked, want 1", ok, p.size())
+	if ok, _ := p.Allow(a, t0.Add(2*time.Minute)); !ok || p.Len() != 1 {
+		t.Errorf("after the sweep: ok %v, %d addresses tracked, want 1", ok, p.Len())
 	}
 }
 
-func TestPerIPTableIsBounded(t *testing.T) {
+func TestKeyedTableIsBounded(t *testing.T) {
 	t0 := time.Unix(1700000000, 0)
-	p := newPerIP(1, 1)
-	for i := range maxBuckets {
+	p := New[netip.Prefix](1, 1)
+	for i := range MaxKeys {
 		key := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 32)
-		if ok, _ := p.allow(key, t0); !ok {
+		if ok, _ := p.Allow(key, t0); !ok {
 			t.Fatalf("address %d refused before the table is full", i)
 		}
 	}
 	fresh := netip.MustParsePrefix("198.51.100.1/32")
-	if ok, retry := p.allow(fresh, t0); ok || retry != sweepEvery {
+	if ok, retry := p.Allow(fresh, t0); ok || retry != SweepEvery {
 		t.Fatalf("a new address past the cap: ok %v retry %v, want refused until the next sweep", ok, retry)
 	}
-	if ok, _ := p.allow(fresh, t0.Add(sweepEvery)); !ok || p.size() != 1 {
-		t.Fatalf("after the sweep: ok %v, %d tracked", ok, p.size())
+	if ok, _ := p.Allow(fresh, t0.Add(SweepEvery)); !ok || p.Len() != 1 {
+		t.Fatalf("after the sweep: ok %v, %d tracked", ok, p.Len())
 	}
 }
