@@ -134,7 +134,7 @@ func offloadLab(t *testing.T, lab *netlab.Lab, d *duettest.Duet, refused bool) {
 		_ = relay.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 		_, _, errC := relay.ReadFrom(buf)
 		seen = fmt.Sprintf("peer read: %v, client read: %v, channels %v, kernel relayed %v", errP, errC,
-			m.get("duet_turn_offload_channels"), m.snapshot().minus(relayCounts{}, "offload"))
+			m.get("duet_turn_offload_channels"), m.page().minus(relayCounts{}, "offload"))
 		if errP != nil || errC != nil || m.get("duet_turn_offload_channels") != boolFloat(!refused) {
 			return false
 		}
@@ -148,10 +148,10 @@ func offloadLab(t *testing.T, lab *netlab.Lab, d *duettest.Duet, refused bool) {
 	drain(relay, buf)
 	drain(peer, buf)
 
-	before := m.snapshot()
+	before := m.page()
 	labStream(t, 'c', relay, peerAddr, peer, relayAddr)
 	labStream(t, 'p', peer, relayAddr, relay, peerAddr)
-	after := m.snapshot()
+	after := m.page()
 	kernel, userSpace := after.minus(before, "offload"), after.minus(before, "relayed")
 	want := [4]float64{labPackets, labPackets, labPackets * relaySize, labPackets * relaySize}
 	if refused {
@@ -267,7 +267,10 @@ type metricsReader struct {
 	client *http.Client
 }
 
-func (m metricsReader) page() map[string]float64 {
+// relayCounts is a page of /metrics by series.
+type relayCounts map[string]float64
+
+func (m metricsReader) page() relayCounts {
 	m.t.Helper()
 	req, _ := http.NewRequest("GET", m.url, nil)
 	req.Header.Set("Authorization", "Bearer "+labToken)
@@ -280,7 +283,7 @@ func (m metricsReader) page() map[string]float64 {
 	if resp.StatusCode != http.StatusOK {
 		m.t.Fatalf("/metrics: %s: %s", resp.Status, body)
 	}
-	values := map[string]float64{}
+	values := relayCounts{}
 	for sc := bufio.NewScanner(bytes.NewReader(body)); sc.Scan(); {
 		name, value, ok := strings.Cut(sc.Text(), " ")
 		if f, err := strconv.ParseFloat(value, 64); ok && err == nil && !strings.HasPrefix(name, "#") {
@@ -291,11 +294,6 @@ func (m metricsReader) page() map[string]float64 {
 }
 
 func (m metricsReader) get(name string) float64 { return m.page()[name] }
-
-// relayCounts is a page of /metrics, for the relay's counters.
-type relayCounts map[string]float64
-
-func (m metricsReader) snapshot() relayCounts { return m.page() }
 
 // minus returns the growth of the "relayed" (user space) or "offload" (kernel) counters:
 // packets to peer, packets from peer, bytes to peer, bytes from peer.
