@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs the real tools the tests drive and check duet with, only when they are missing: headless
 # Chromium, Firefox ESR, coturn's client, shellcheck, systemd-analyze, redis-server, haproxy, ffprobe, and
-# iproute2 and nftables for the network lab (internal/netlab).
+# iproute2, nftables and ethtool for the network lab (internal/netlab) and the TURN offload's test in it.
 set -euo pipefail
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v firefox-esr >/dev/null 2>&1 || missing+=(firefox-esr)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v nft >/dev/null 2>&1 || missing+=(nftables)
+command -v ethtool >/dev/null 2>&1 || missing+=(ethtool)
 command -v turnutils_uclient >/dev/null 2>&1 || missing+=(coturn)
 command -v shellcheck >/dev/null 2>&1 || missing+=(shellcheck)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)

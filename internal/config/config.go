@@ -75,6 +75,7 @@ type Config struct {
 	TURNTCPIdle        time.Duration
 	TURNSocketBuffer   int
 	TURNBatch          string
+	TURNOffload        string
 }
 
 // PortRange is an inclusive UDP port range written "MIN-MAX".
@@ -171,6 +172,7 @@ func flags(c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.TURNTCPIdle, "turn-tcp-idle-timeout", turn.DefaultTCPIdleTimeout, "a TURN TCP/TLS connection silent this long is closed")
 	fs.IntVar(&c.TURNSocketBuffer, "turn-socket-buffer", turn.DefaultSocketBuffer, "SO_RCVBUF/SO_SNDBUF bytes of the TURN sockets (raise net.core.rmem_max to match)")
 	fs.StringVar(&c.TURNBatch, "turn-batch", turn.BatchAuto, `UDP batching of the TURN sockets: "auto" (recvmmsg/sendmmsg on Linux) or "off" (one system call per packet)`)
+	fs.StringVar(&c.TURNOffload, "turn-offload", turn.OffloadAuto, `kernel relay of bound TURN channels (IPv4 UDP clients): "auto" (XDP on the listener's interfaces when permitted: Linux, CAP_BPF and CAP_NET_ADMIN) or "off"`)
 	return fs
 }
 
@@ -366,6 +368,9 @@ func (c Config) validate() error {
 	}
 	if c.TURNBatch != turn.BatchAuto && c.TURNBatch != turn.BatchOff {
 		errs = append(errs, fmt.Errorf("--turn-batch: want %s or %s, got %q", turn.BatchAuto, turn.BatchOff, c.TURNBatch))
+	}
+	if c.TURNOffload != turn.OffloadAuto && c.TURNOffload != turn.OffloadOff {
+		errs = append(errs, fmt.Errorf("--turn-offload: want %s or %s, got %q", turn.OffloadAuto, turn.OffloadOff, c.TURNOffload))
 	}
 	return errors.Join(errs...)
 }

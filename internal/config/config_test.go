@@ -51,6 +51,7 @@ func TestLoadPrecedence(t *testing.T) {
 		{"typed values", []string{"--public-ip", "203.0.113.7", "--relay-ports", "50000-50100", "--turn-listen", ""}, nil, func(c Config) bool {
 			return c.PublicIP == netip.MustParseAddr("203.0.113.7") && c.RelayPorts == PortRange{50000, 50100} && c.TURNListen == ""
 		}},
+		{"offload off by flag", []string{"--turn-offload", "off"}, nil, func(c Config) bool { return c.TURNOffload == "off" }},
 		{"domain turns on the challenge listener", []string{"--domain", "a.example.org", "--domain", "b.example.org"}, nil, func(c Config) bool {
 			return slices.Equal(c.Domains, []string{"a.example.org", "b.example.org"}) && c.HTTPListen == ":80" && c.Listen == ":443" && c.StateDir == "/var/lib/duet"
 		}},
@@ -124,6 +125,7 @@ func TestLoadErrors(t *testing.T) {
 		{"bad cidr in env", nil, []string{"DUET_TURN_ALLOW_PEER=10.0.0.0/99"}, "DUET_TURN_ALLOW_PEER"},
 		{"ttl too short", []string{"--turn-ttl", "5s"}, nil, "too short"},
 		{"turn batch unknown", []string{"--turn-batch", "on"}, nil, "--turn-batch"},
+		{"turn offload unknown", []string{"--turn-offload", "on"}, nil, "--turn-offload"},
 		{"turns without turn", []string{"--turn-listen", "", "--turns-listen", ":5349"}, nil, "--turns-listen"},
 		{"turns on the https address", []string{"--listen", ":8443", "--turns-listen", ":8443"}, nil, "--turns-on-https on"},
 		{"turns on the https port, one wildcard", []string{"--listen", "0.0.0.0:443", "--turns-listen", ":443"}, nil, "--turns-on-https on"},

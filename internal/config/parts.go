@@ -111,6 +111,7 @@ func (c Config) TURN(tlsConfig *tls.Config, log *slog.Logger) (cfg turn.Config, 
 		TCPIdleTimeout:      c.TURNTCPIdle,
 		SocketBuffer:        c.TURNSocketBuffer,
 		Batch:               c.TURNBatch,
+		Offload:             c.TURNOffload,
 		Logger:              log.With("component", "turn"),
 	}, generated
 }

@@ -47,13 +47,16 @@ var (
 	turnRefused  = desc("turn_refused_total", "TURN requests refused.", "reason")
 	turnBytes    = desc("turn_relayed_bytes_total", "Payload bytes relayed.", "direction")
 	turnPackets  = desc("turn_relayed_packets_total", "Packets relayed.", "direction")
+	offChannels  = desc("turn_offload_channels", "TURN channels relayed by the kernel now (--turn-offload).")
+	offBytes     = desc("turn_offload_bytes_total", "Payload bytes relayed by the kernel, not in turn_relayed_bytes_total.", "direction")
+	offPackets   = desc("turn_offload_packets_total", "Packets relayed by the kernel, not in turn_relayed_packets_total.", "direction")
 	turnTCPDesc  = desc("turn_tcp_connections", "TURN TCP/TLS connections open now.")
 	turnTCPRef   = desc("turn_tcp_refused_total", "TURN TCP/TLS connections closed on accept, over a cap.", "reason")
 	turnAcceptEr = desc("turn_accept_errors_total", "Failed accepts on the TURN TCP/TLS listeners (e.g. out of file descriptors).")
 	turnToServer = desc("turn_dropped_to_server_total", "Client packets the relay dropped: aimed at the server's own addresses outside the relay port range.")
 	redisUpDesc  = desc("redis_up", "1 when the shared room store (Redis) is reachable and this node registered in it.")
 	descriptions = []*prometheus.Desc{socketsDesc, roomsDesc, joinsDesc, fullsDesc, byesDesc, relayedDesc,
-		refusedDesc, refusedBy, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets,
+		refusedDesc, refusedBy, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets, offChannels, offBytes, offPackets,
 		turnTCPDesc, turnTCPRef, turnAcceptEr, turnToServer, redisUpDesc}
 )
 
@@ -109,6 +112,11 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(turnBytes, t.BytesFromPeers, "from_peer")
 	counter(turnPackets, t.PacketsToPeers, "to_peer")
 	counter(turnPackets, t.PacketsFromPeers, "from_peer")
+	gauge(offChannels, float64(t.OffloadChannels))
+	counter(offBytes, t.OffloadBytesToPeers, "to_peer")
+	counter(offBytes, t.OffloadBytesFromPeers, "from_peer")
+	counter(offPackets, t.OffloadPacketsToPeers, "to_peer")
+	counter(offPackets, t.OffloadPacketsFromPeers, "from_peer")
 	gauge(turnTCPDesc, float64(t.TCPOpen))
 	counter(turnTCPRef, t.RefusedTCPPerIP, "per_ip")
 	counter(turnTCPRef, t.RefusedTCPTotal, "total")

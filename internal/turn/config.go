@@ -58,6 +58,7 @@ type Config struct {
 	TCPIdleTimeout             time.Duration  // a TCP/TLS connection silent this long is closed, default 10 min
 	SocketBuffer               int            // SO_RCVBUF/SO_SNDBUF bytes on the listener and every relay socket, default 4 MiB
 	Batch                      string         // BatchAuto (default) or BatchOff: recvmmsg/sendmmsg on the UDP sockets
+	Offload                    string         // OffloadAuto (default) or OffloadOff: bound channels relayed in the kernel (XDP)
 	Logger                     *slog.Logger
 }
 
@@ -82,6 +83,7 @@ func (c Config) withDefaults() Config {
 		c.SocketBuffer = DefaultSocketBuffer
 	}
 	c.Batch = cmp.Or(c.Batch, BatchAuto)
+	c.Offload = cmp.Or(c.Offload, OffloadAuto)
 	c.MaxAllocationsPerIP = cmp.Or(c.MaxAllocationsPerIP, DefaultMaxAllocationsPerIP)
 	c.MaxAllocationsTotal = cmp.Or(c.MaxAllocationsTotal, DefaultMaxAllocationsTotal)
 	c.MaxTCPPerIP = cmp.Or(c.MaxTCPPerIP, DefaultMaxTCPPerIP)
@@ -166,6 +168,9 @@ func (c Config) Validate() error {
 	}
 	if c.Batch != BatchAuto && c.Batch != BatchOff {
 		bad("Batch %q must be %q or %q", c.Batch, BatchAuto, BatchOff)
+	}
+	if c.Offload != OffloadAuto && c.Offload != OffloadOff {
+		bad("Offload %q must be %q or %q", c.Offload, OffloadAuto, OffloadOff)
 	}
 	if c.SocketBuffer < 0 {
 		bad("SocketBuffer %d is negative", c.SocketBuffer)

@@ -36,6 +36,8 @@ func TestValidate(t *testing.T) {
 		{"bad url scheme", func(c *Config) { c.URLs = []string{"http://x"} }, "URL"},
 		{"negative quota", func(c *Config) { c.MaxAllocations = -1 }, "MaxAllocations"},
 		{"negative buffer", func(c *Config) { c.SocketBuffer = -1 }, "SocketBuffer"},
+		{"offload off", func(c *Config) { c.Offload = OffloadOff }, ""},
+		{"offload unknown", func(c *Config) { c.Offload = "on" }, "Offload"},
 		{"negative per-IP quota", func(c *Config) { c.MaxAllocationsPerIP = -1 }, "MaxAllocationsPerIP"},
 		{"negative total quota", func(c *Config) { c.MaxAllocationsTotal = -1 }, "MaxAllocationsTotal"},
 		{"negative TCP per IP", func(c *Config) { c.MaxTCPPerIP = -1 }, "MaxTCPPerIP"},

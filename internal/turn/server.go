@@ -16,6 +16,7 @@ import (
 	"duet/internal/acceptlog"
 	"duet/internal/ipkey"
 	"duet/internal/pionlog"
+	"duet/internal/turn/offload"
 )
 
 // Server is a running embedded TURN server.
@@ -36,6 +37,11 @@ type Server struct {
 
 	// The total caps, lowered to fit the open-file limit (see fitFileLimit).
 	maxAllocTotal, maxTCPTotal int
+
+	listenHost    netip.Addr       // the listener's IP, unspecified for a wildcard
+	udpPort       uint16           // the UDP listener's port
+	offload       *offload.Offload // nil: everything relayed in user space
+	offloadIfaces []string         // where offload is attached
 
 	mu       sync.Mutex
 	closed   bool
@@ -89,9 +95,11 @@ func New(c Config) (*Server, error) {
 		bindHost = listenHost.String()
 	}
 	s.collectOwnIPs(advertise, listenHost)
+	s.listenHost, s.udpPort = listenHost, uint16(s.udp.LocalAddr().(*net.UDPAddr).Port)
 
 	gen := &relayGen{s: s, bindHost: bindHost, advertise: advertise.Unmap(), min: c.RelayMinPort, max: c.RelayMaxPort}
 	s.gen = gen
+	s.startOffload(listenHost)
 	perm := s.permit
 	sc := turn.ServerConfig{
 		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: s.udp, RelayAddressGenerator: gen, PermissionHandler: perm}},
@@ -107,6 +115,9 @@ func New(c Config) (*Server, error) {
 					s.stats.refusedAuth.Add(1)
 				}
 			},
+			OnChannelCreated:    s.offloadChannel,
+			OnChannelDeleted:    s.unoffloadChannel,
+			OnAllocationDeleted: s.unoffloadAllocation,
 		},
 	}
 	for _, ln := range []net.Listener{s.tls, s.ext} {
@@ -117,12 +128,13 @@ func New(c Config) (*Server, error) {
 	p, err := turn.NewServer(sc)
 	if err != nil {
 		s.closeListeners()
+		s.closeOffload()
 		return nil, fmt.Errorf("turn: start: %w", err)
 	}
 	s.pion = p
 	udp, tcp := s.Addr()
 	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", s.TLSAddr(), "tls_shared", addrOf(s.ext), "relay_ip", advertise,
-		"relay_ports", fmt.Sprintf("%d-%d", c.RelayMinPort, c.RelayMaxPort), "batch", c.Batch == BatchAuto && batchAvailable)
+		"relay_ports", fmt.Sprintf("%d-%d", c.RelayMinPort, c.RelayMaxPort), "batch", c.Batch == BatchAuto && batchAvailable, "offload", s.offloadIfaces)
 	return s, nil
 }
 
@@ -213,7 +225,17 @@ func (s *Server) Close() error {
 	for _, r := range relays {
 		_ = r.Close()
 	}
+	s.closeOffload()
 	return err
+}
+
+// closeOffload detaches the kernel relay; its counts so far stay in the counters.
+func (s *Server) closeOffload() {
+	if s.offload == nil {
+		return
+	}
+	s.collectOffload()
+	_ = s.offload.Close()
 }
 
 // Addr returns the bound UDP and TCP listener addresses.
@@ -232,7 +254,14 @@ func addrOf(ln net.Listener) net.Addr {
 }
 
 // Stats returns a snapshot of the counters.
-func (s *Server) Stats() Stats { return s.stats.snapshot() }
+func (s *Server) Stats() Stats {
+	s.collectOffload()
+	st := s.stats.snapshot()
+	if s.offload != nil {
+		st.OffloadChannels, _ = s.offload.Entries()
+	}
+	return st
+}
 
 // authenticate is pion's AuthHandler: REST credentials with expiry. The userID it returns names
 // the allocation's owner for the quotas (see owner).

@@ -20,6 +20,13 @@ type Stats struct {
 	PacketsToPeers    uint64
 	BytesFromPeers    uint64 // payload bytes received from peers on relay sockets
 	PacketsFromPeers  uint64
+
+	// Relayed by the kernel (Config.Offload), not counted above: payload bytes as above.
+	OffloadChannels         int // channels in the kernel's maps now
+	OffloadBytesToPeers     uint64
+	OffloadPacketsToPeers   uint64
+	OffloadBytesFromPeers   uint64
+	OffloadPacketsFromPeers uint64
 }
 
 // counters are the live atomics behind Stats; hot paths only do Add.
@@ -40,6 +47,11 @@ type counters struct {
 	packetsToPeers    atomic.Uint64
 	bytesFromPeers    atomic.Uint64
 	packetsFromPeers  atomic.Uint64
+
+	offloadBytesToPeers     atomic.Uint64
+	offloadPacketsToPeers   atomic.Uint64
+	offloadBytesFromPeers   atomic.Uint64
+	offloadPacketsFromPeers atomic.Uint64
 }
 
 func (c *counters) snapshot() Stats {
@@ -60,5 +72,10 @@ func (c *counters) snapshot() Stats {
 		PacketsToPeers:    c.packetsToPeers.Load(),
 		BytesFromPeers:    c.bytesFromPeers.Load(),
 		PacketsFromPeers:  c.packetsFromPeers.Load(),
+
+		OffloadBytesToPeers:     c.offloadBytesToPeers.Load(),
+		OffloadPacketsToPeers:   c.offloadPacketsToPeers.Load(),
+		OffloadBytesFromPeers:   c.offloadBytesFromPeers.Load(),
+		OffloadPacketsFromPeers: c.offloadPacketsFromPeers.Load(),
 	}
 }

@@ -1,0 +1,310 @@
+package turn
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/turn/v5"
+
+	"duet/internal/duettest"
+	"duet/internal/netlab"
+	"duet/internal/pionlog"
+)
+
+const (
+	labSecret      = "lab-secret"
+	labToken       = "lab-metrics-token"
+	labPackets     = 200
+	refusedOffload = "kernel offload refused"
+)
+
+// Capabilities a process needs to load and attach XDP; the refusal case runs duet without them.
+const dropBPFCaps = "--bounding-set=-bpf,-net_admin,-sys_admin,-perfmon"
+
+// TestOffloadLab runs the duet binary in the network lab (internal/netlab), a TURN client in one home
+// and its peer in another, so packets cross veth devices where XDP sees them. With the kernel relay
+// the channel's data moves byte for byte both ways while the user-space counters stay still; a
+// stranger gets nothing through; the channel's map entries go with the allocation. Refused (duet
+// without CAP_BPF and CAP_NET_ADMIN) it logs one line and the user-space relay carries the same data.
+func TestOffloadLab(t *testing.T) {
+	bin := duettest.Binary(t)
+	eim := netlab.Home{NAT: netlab.EndpointIndependent}
+	homes := []netlab.Home{eim, eim, eim} // the client's, the peer's, a stranger's
+	for _, tc := range []struct {
+		name    string
+		lab     netlab.Config
+		refused bool
+	}{
+		{"kernel relays bound channels", netlab.Config{Homes: homes}, false},
+		{"kernel relays behind a cloud NAT", netlab.Config{CloudNAT: true, Homes: homes}, false},
+		{"refused without CAP_BPF, user space relays", netlab.Config{Homes: homes}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lab := netlab.New(t, tc.lab)
+			for _, home := range lab.Homes {
+				// Checksums made in software, as a remote host's packets arrive: a local sender's
+				// are left for offload to finish, and the program leaves those to user space.
+				if out, err := home.Command("ethtool", "-K", "eth0", "tx", "off").CombinedOutput(); err != nil {
+					t.Fatalf("ethtool (apt-get install ethtool): %v: %s", err, out)
+				}
+			}
+			args := []string{"--turn-secret", labSecret, "--metrics-token", labToken, "--log-level", "debug"}
+			var d *duettest.Duet
+			if tc.refused {
+				d = startDuetWithout(t, lab, bin, args...)
+			} else {
+				d = lab.StartDuet(t, bin, args...)
+			}
+			offloadLab(t, lab, d, tc.refused)
+		})
+	}
+}
+
+// startDuetWithout is lab.StartDuet with the BPF capabilities dropped: a real refusal by the kernel.
+func startDuetWithout(t *testing.T, lab *netlab.Lab, bin string, extra ...string) *duettest.Duet {
+	args := append([]string{"netns", "exec", lab.Public.Name, "setpriv", dropBPFCaps, "--", bin,
+		"--listen", netip.AddrPortFrom(lab.Public.Addr, netlab.DuetPort).String(),
+		"--turn-listen", netip.AddrPortFrom(lab.Public.Addr, netlab.TURNPort).String(),
+		"--public-ip", lab.PublicIP.String(),
+		"--turn-allow-peer", lab.Range,
+	}, extra...)
+	return duettest.Start(t, "ip", args...)
+}
+
+func offloadLab(t *testing.T, lab *netlab.Lab, d *duettest.Duet, refused bool) {
+	m := metricsReader{t: t, url: d.URL + "/metrics", client: nsClient(lab.Homes[0])}
+	server := netip.AddrPortFrom(lab.PublicIP, netlab.TURNPort)
+
+	// The client in home 1, its allocation; the peer in home 2 and a stranger in home 3, behind their routers.
+	var clientConn, peer, stranger net.PacketConn
+	if err := lab.Homes[0].Run(func() (err error) { clientConn, err = net.ListenPacket("udp4", "0.0.0.0:0"); return }); err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.Homes[1].Run(func() (err error) { peer, err = net.ListenPacket("udp4", "0.0.0.0:0"); return }); err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.Homes[2].Run(func() (err error) { stranger, err = net.ListenPacket("udp4", "0.0.0.0:0"); return }); err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	defer stranger.Close()
+	// The homes' NAT keeps source ports, so the router's address with the socket's port is the public one.
+	public := func(home int, pc net.PacketConn) *net.UDPAddr {
+		return net.UDPAddrFromAddrPort(netip.AddrPortFrom(lab.Routers[home].Addr, uint16(pc.LocalAddr().(*net.UDPAddr).Port)))
+	}
+	peerAddr, strangerAddr := public(1, peer), public(2, stranger)
+
+	user, pass := Credentials([]byte(labSecret), "alice", time.Now().Add(time.Hour))
+	c, err := turn.NewClient(&turn.ClientConfig{STUNServerAddr: server.String(), TURNServerAddr: server.String(),
+		Conn: clientConn, Username: user, Password: pass, RTO: 200 * time.Millisecond, LoggerFactory: pionlog.New(testLogger(), slog.LevelWarn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	relay, err := c.Allocate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	relayAddr := relay.LocalAddr()
+
+	// Both sides talk until the channel is bound and, with the kernel relay, both ways run through it
+	// (its first packets teach the program where client and peer are).
+	buf := make([]byte, 2*relaySize)
+	var seen string // for the failure message
+	warm := func() bool {
+		_, _ = peer.WriteTo([]byte("peer hello"), relayAddr) // opens home 2's NAT toward the relay
+		_, _ = relay.WriteTo([]byte("client hello"), peerAddr)
+		_ = peer.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		_, _, errP := peer.ReadFrom(buf)
+		_ = relay.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+		_, _, errC := relay.ReadFrom(buf)
+		seen = fmt.Sprintf("peer read: %v, client read: %v, channels %v, kernel relayed %v", errP, errC,
+			m.get("duet_turn_offload_channels"), m.page().minus(relayCounts{}, "offload"))
+		if errP != nil || errC != nil || m.get("duet_turn_offload_channels") != boolFloat(!refused) {
+			return false
+		}
+		return refused || m.get(`duet_turn_offload_packets_total{direction="to_peer"}`) > 0 && m.get(`duet_turn_offload_packets_total{direction="from_peer"}`) > 0
+	}
+	for deadline := time.Now().Add(20 * time.Second); !warm(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("the channel did not carry data both ways: %s", seen)
+		}
+	}
+	drain(relay, buf)
+	drain(peer, buf)
+
+	before := m.page()
+	labStream(t, 'c', relay, peerAddr, peer, relayAddr)
+	labStream(t, 'p', peer, relayAddr, relay, peerAddr)
+	after := m.page()
+	kernel, userSpace := after.minus(before, "offload"), after.minus(before, "relayed")
+	want := [4]float64{labPackets, labPackets, labPackets * relaySize, labPackets * relaySize}
+	if refused {
+		if kernel != ([4]float64{}) || userSpace != want {
+			t.Errorf("refused: kernel relayed %v, user space %v; want nothing and %v", kernel, userSpace, want)
+		}
+		// Missing capabilities are how the shipped unit runs: an info line, not a warning.
+		if n := strings.Count(d.Logs.String(), refusedOffload); n != 1 || !strings.Contains(d.Logs.String(), `level=INFO msg="turn: `+refusedOffload) {
+			t.Errorf("%d lines say %q, want one at INFO", n, refusedOffload)
+		}
+	} else if kernel != want || userSpace != ([4]float64{}) {
+		t.Errorf("kernel relayed %v (packets, bytes to and from the peer), user space %v; want %v and nothing", kernel, userSpace, want)
+	}
+
+	// A stranger without permission: pion drops its packets (and logs each), the client sees the
+	// peer's next packet only, and nothing counts as relayed.
+	const strays = 5
+	for range strays {
+		if _, err := stranger.WriteTo([]byte("stray"), relayAddr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dropped := fmt.Sprintf("No Permission or Channel exists for %s", strangerAddr)
+	until(t, "pion to drop the stranger's packets", func() bool { return strings.Count(d.Logs.String(), dropped) >= strays })
+	if _, err := peer.WriteTo([]byte("after the strays"), relayAddr); err != nil {
+		t.Fatal(err)
+	}
+	_ = relay.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, from, err := relay.ReadFrom(buf)
+	if err != nil || from.String() != peerAddr.String() || string(buf[:n]) != "after the strays" {
+		t.Errorf("client read %q from %v (%v), want the peer's packet", buf[:n], from, err)
+	}
+
+	// The allocation ends (Refresh with lifetime 0): its channel's entries leave the kernel's maps.
+	if err := relay.Close(); err != nil {
+		t.Fatal(err)
+	}
+	until(t, "the channel to leave the kernel's maps", func() bool {
+		return m.get("duet_turn_offload_channels") == 0 && m.get("duet_turn_allocations") == 0
+	})
+}
+
+// labStream sends labPackets from src to dst's address and checks each arrives intact, in order,
+// from the address src is known by.
+func labStream(t *testing.T, dir byte, src net.PacketConn, to net.Addr, dst net.PacketConn, srcAddr net.Addr) {
+	t.Helper()
+	buf := make([]byte, 2*relaySize)
+	for base := 0; base < labPackets; base += window {
+		end := min(base+window, labPackets)
+		for seq := base; seq < end; seq++ {
+			if _, err := src.WriteTo(payload(dir, seq), to); err != nil {
+				t.Fatalf("dir %c write %d: %v", dir, seq, err)
+			}
+		}
+		for seq := base; seq < end; seq++ {
+			_ = dst.SetReadDeadline(time.Now().Add(10 * time.Second))
+			n, from, err := dst.ReadFrom(buf)
+			if err != nil {
+				t.Fatalf("dir %c: packet %d never arrived: %v", dir, seq, err)
+			}
+			if from.String() != srcAddr.String() || !bytes.Equal(buf[:n], payload(dir, seq)) {
+				t.Fatalf("dir %c: packet %d from %v (want %v) corrupted or out of order (%d bytes)", dir, seq, from, srcAddr, n)
+			}
+		}
+	}
+}
+
+// drain reads what is still queued from the warm-up.
+func drain(pc net.PacketConn, buf []byte) {
+	for {
+		_ = pc.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, _, err := pc.ReadFrom(buf); err != nil {
+			return
+		}
+	}
+}
+
+// until polls cond for up to 20 s (bounded, not a timing assertion).
+func until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func boolFloat(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// nsClient is an HTTPS client whose connections start in ns (duet's certificate is its own).
+func nsClient(ns netlab.Namespace) *http.Client {
+	return &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true},
+		DialContext: func(ctx context.Context, network, addr string) (c net.Conn, err error) {
+			err = ns.Run(func() error {
+				c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
+				return err
+			})
+			return c, err
+		},
+	}}
+}
+
+// metricsReader reads duet's /metrics with the token.
+type metricsReader struct {
+	t      *testing.T
+	url    string
+	client *http.Client
+}
+
+// relayCounts is a page of /metrics by series.
+type relayCounts map[string]float64
+
+func (m metricsReader) page() relayCounts {
+	m.t.Helper()
+	req, _ := http.NewRequest("GET", m.url, nil)
+	req.Header.Set("Authorization", "Bearer "+labToken)
+	resp, err := m.client.Do(req)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		m.t.Fatalf("/metrics: %s: %s", resp.Status, body)
+	}
+	values := relayCounts{}
+	for sc := bufio.NewScanner(bytes.NewReader(body)); sc.Scan(); {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if f, err := strconv.ParseFloat(value, 64); ok && err == nil && !strings.HasPrefix(name, "#") {
+			values[name] = f
+		}
+	}
+	return values
+}
+
+func (m metricsReader) get(name string) float64 { return m.page()[name] }
+
+// minus returns the growth of the "relayed" (user space) or "offload" (kernel) counters:
+// packets to peer, packets from peer, bytes to peer, bytes from peer.
+func (r relayCounts) minus(o relayCounts, kind string) [4]float64 {
+	var out [4]float64
+	for i, name := range []string{
+		`duet_turn_%s_packets_total{direction="to_peer"}`, `duet_turn_%s_packets_total{direction="from_peer"}`,
+		`duet_turn_%s_bytes_total{direction="to_peer"}`, `duet_turn_%s_bytes_total{direction="from_peer"}`,
+	} {
+		n := fmt.Sprintf(name, kind)
+		out[i] = r[n] - o[n]
+	}
+	return out
+}
