@@ -1,0 +1,81 @@
+package sio
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// wheel runs every socket's heartbeat from one goroutine and one ticker. A socket waits in the slot
+// of the tick its heartbeat falls due; a sign of life only moves its due tick forward, and the wheel
+// moves the socket when its old slot comes round, so a pong costs a store, not a timer operation.
+// A closed socket leaves at its slot (its connection was let go of at close).
+type wheel struct {
+	tick   time.Duration
+	now    atomic.Int64 // ticks since the start
+	ticker *time.Ticker
+	stop   chan struct{}
+	done   chan struct{}
+
+	mu    sync.Mutex
+	slots [][]*Socket // slot i holds sockets due at a tick ≡ i modulo len(slots)
+	spare []*Socket   // the last slot walked, kept for its capacity
+}
+
+// ticksPerTimeout is the wheel's resolution: a heartbeat fires at most PingTimeout/ticksPerTimeout late.
+const ticksPerTimeout = 10
+
+func newWheel(cfg Config) *wheel {
+	tick := min(cfg.PingInterval, cfg.PingTimeout) / ticksPerTimeout
+	longest := cfg.PingInterval + cfg.PingTimeout
+	w := &wheel{tick: tick, ticker: time.NewTicker(tick), stop: make(chan struct{}), done: make(chan struct{}),
+		slots: make([][]*Socket, int(longest/tick)+3)}
+	go w.run()
+	return w
+}
+
+// after is the tick at which d will have passed for certain.
+func (w *wheel) after(d time.Duration) int64 {
+	return w.now.Load() + int64((d+w.tick-1)/w.tick) + 1
+}
+
+// add puts c in the slot of its due tick.
+func (w *wheel) add(c *Socket, due int64) {
+	w.mu.Lock()
+	i := due % int64(len(w.slots))
+	w.slots[i] = append(w.slots[i], c)
+	w.mu.Unlock()
+}
+
+func (w *wheel) run() {
+	defer close(w.done)
+	for {
+		select {
+		case <-w.stop:
+			w.ticker.Stop()
+			return
+		case <-w.ticker.C:
+		}
+		now := w.now.Add(1)
+		w.mu.Lock()
+		i := now % int64(len(w.slots))
+		due := w.slots[i]
+		w.slots[i], w.spare = w.spare[:0], nil
+		w.mu.Unlock()
+		for j, c := range due {
+			if next, keep := c.beat(now); keep {
+				w.add(c, next)
+			}
+			due[j] = nil
+		}
+		w.mu.Lock()
+		w.spare = due[:0]
+		w.mu.Unlock()
+	}
+}
+
+// close stops the wheel; every socket is closed already.
+func (w *wheel) close() {
+	close(w.stop)
+	<-w.done
+}
