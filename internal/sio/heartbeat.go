@@ -6,11 +6,12 @@ import (
 	"time"
 )
 
-// wheel runs every socket's heartbeat from one goroutine and one ticker. A socket waits in the slot
+// wheel runs every socket's heartbeat from one goroutine and one ticker, and lets idle workers go. A socket waits in the slot
 // of the tick its heartbeat falls due; a sign of life only moves its due tick forward, and the wheel
 // moves the socket when its old slot comes round, so a pong costs a store, not a timer operation.
 // A closed socket leaves at its slot (its connection was let go of at close).
 type wheel struct {
+	work   *workers
 	tick   time.Duration
 	now    atomic.Int64 // ticks since the start
 	ticker *time.Ticker
@@ -25,10 +26,10 @@ type wheel struct {
 // ticksPerTimeout is the wheel's resolution: a heartbeat fires at most PingTimeout/ticksPerTimeout late.
 const ticksPerTimeout = 10
 
-func newWheel(cfg Config) *wheel {
+func newWheel(cfg Config, work *workers) *wheel {
 	tick := min(cfg.PingInterval, cfg.PingTimeout) / ticksPerTimeout
 	longest := cfg.PingInterval + cfg.PingTimeout
-	w := &wheel{tick: tick, ticker: time.NewTicker(tick), stop: make(chan struct{}), done: make(chan struct{}),
+	w := &wheel{work: work, tick: tick, ticker: time.NewTicker(tick), stop: make(chan struct{}), done: make(chan struct{}),
 		slots: make([][]*Socket, int(longest/tick)+3)}
 	go w.run()
 	return w
@@ -56,6 +57,7 @@ func (w *wheel) run() {
 			return
 		case <-w.ticker.C:
 		}
+		w.work.trim()
 		now := w.now.Add(1)
 		w.mu.Lock()
 		i := now % int64(len(w.slots))

@@ -2,6 +2,7 @@ package sio
 
 import (
 	"net"
+	"os"
 	"sync"
 	"syscall"
 
@@ -9,12 +10,13 @@ import (
 )
 
 // poller watches idle websockets with one epoll instance, so an idle connection parks no goroutine:
-// a reader goroutine runs only from the moment bytes arrive until the connection's buffers are empty.
-// Each registration is one-shot, armed again by the reader when it is done, so one reader at most
-// runs per connection. The fd stays Go's (its deadlines and Close work as usual); epoll only watches it.
+// a worker reads a connection only from the moment bytes arrive until its buffers are empty. Each
+// registration is one-shot, armed again by the worker when it is done, so one worker at most reads a
+// connection. The fd stays Go's (its deadlines and Close work as usual); epoll only watches it. The
+// epoll fd itself waits in Go's netpoller like any socket: no thread blocks in epoll_wait.
 type poller struct {
 	epfd int
-	wake int // an eventfd, written by close to end run
+	file *os.File // the epoll fd, registered with Go's netpoller
 	done chan struct{}
 
 	mu    sync.Mutex
@@ -22,63 +24,62 @@ type poller struct {
 	next  uint64
 }
 
-func newPoller() (*poller, error) {
+func newPoller(work *workers) (*poller, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
-	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err := unix.SetNonblock(epfd, true); err != nil { // so os.NewFile makes it pollable
+		_ = unix.Close(epfd)
+		return nil, err
+	}
+	file := os.NewFile(uintptr(epfd), "epoll")
+	raw, err := file.SyscallConn()
 	if err != nil {
-		_ = unix.Close(epfd)
+		_ = file.Close()
 		return nil, err
 	}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wake, &unix.EpollEvent{Events: unix.EPOLLIN}); err != nil { // key 0
-		_ = unix.Close(epfd)
-		_ = unix.Close(wake)
-		return nil, err
-	}
-	p := &poller{epfd: epfd, wake: wake, done: make(chan struct{}), conns: map[uint64]*Socket{}, next: 1}
-	go p.run()
+	p := &poller{epfd: epfd, file: file, done: make(chan struct{}), conns: map[uint64]*Socket{}, next: 1}
+	go p.run(raw, work)
 	return p, nil
 }
 
-// run hands every connection that became readable to a reader goroutine of its own.
-func (p *poller) run() {
+// run hands every connection that became readable to a worker, and waits in Go's netpoller for the
+// epoll fd to have events again; it ends when close closes that fd.
+func (p *poller) run(raw syscall.RawConn, work *workers) {
 	defer close(p.done)
 	events := make([]unix.EpollEvent, 256)
-	for {
-		n, err := unix.EpollWait(p.epfd, events, -1)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return
-		}
-		for _, ev := range events[:n] {
-			key := eventKey(ev)
-			if key == 0 {
-				return
+	_ = raw.Read(func(fd uintptr) bool {
+		for {
+			n, err := unix.EpollWait(int(fd), events, 0)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err != nil:
+				return true
+			case n == 0:
+				return false
 			}
-			p.mu.Lock()
-			c := p.conns[key]
-			var conn net.Conn
-			if c != nil {
-				conn = c.epoll.conn
-			}
-			p.mu.Unlock()
-			if c != nil {
-				go c.readReady(conn, nil)
+			for _, ev := range events[:n] {
+				p.mu.Lock()
+				c := p.conns[eventKey(ev)]
+				var conn net.Conn
+				if c != nil {
+					conn = c.epoll.conn
+				}
+				p.mu.Unlock()
+				if c != nil {
+					work.run(job{c: c, conn: conn})
+				}
 			}
 		}
-	}
+	})
 }
 
-// close ends run; every socket is closed already.
+// close ends run; every socket is closed already, so nothing touches epfd afterwards.
 func (p *poller) close() {
-	_, _ = unix.Write(p.wake, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+	_ = p.file.Close()
 	<-p.done
-	_ = unix.Close(p.epfd)
-	_ = unix.Close(p.wake)
 }
 
 // pollState is what the poller keeps on a socket; guarded by poller.mu.

@@ -9,7 +9,7 @@ type poller struct{}
 
 type pollState struct{}
 
-func newPoller() (*poller, error) { return nil, nil }
+func newPoller(*workers) (*poller, error) { return nil, nil }
 
 func (p *poller) add(*Socket, net.Conn) error { return errNoFD }
 func (p *poller) rearm(*Socket) error         { return errNoFD }

@@ -101,6 +101,7 @@ type Server struct {
 	readers sync.Pool      // websocket read buffers, held only while a reader runs
 	poller  *poller        // nil: every websocket has a reader goroutine
 	beats   *wheel
+	work    *workers
 }
 
 // New makes a server that hands its sockets to h.
@@ -108,13 +109,14 @@ func New(cfg Config, h Handler) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	p, err := newPoller()
+	work := newWorkers()
+	p, err := newPoller(work)
 	if err != nil {
 		return nil, fmt.Errorf("sio: %w", err)
 	}
-	s := &Server{cfg: cfg, h: h, log: cfg.Logger, sockets: map[string]*Socket{}, poller: p, beats: newWheel(cfg)}
+	s := &Server{cfg: cfg, h: h, log: cfg.Logger, sockets: map[string]*Socket{}, poller: p, beats: newWheel(cfg, work), work: work}
 	s.writers.New = func() any { return bufio.NewWriterSize(nil, 16<<10) }
-	s.readers.New = func() any { return bufio.NewReaderSize(nil, 4<<10) }
+	s.readers.New = func() any { return bufio.NewReaderSize(nil, pooledReadBuffer) }
 	return s, nil
 }
 
@@ -136,6 +138,7 @@ func (s *Server) Close() {
 	if first {
 		s.poller.close()
 		s.beats.close()
+		s.work.close()
 	}
 }
 

@@ -308,7 +308,7 @@ func (c *Socket) kick() {
 	}
 	if !c.writing && len(c.queue) > 0 && c.conn != nil {
 		c.writing = true
-		go c.write(c.conn)
+		c.srv.work.run(job{c: c, conn: c.conn, write: true})
 	}
 }
 

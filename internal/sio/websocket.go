@@ -114,8 +114,12 @@ func smallReader(conn net.Conn, br *bufio.Reader) *bufio.Reader {
 	return bufio.NewReaderSize(conn, readBuffer)
 }
 
-// readBuffer is a websocket's read buffer.
-const readBuffer = 1 << 10
+// readBuffer is the read buffer a websocket keeps when it keeps one (a reader goroutine's, the
+// client's); pooledReadBuffer the one borrowed while a poller's worker reads.
+const (
+	readBuffer       = 1 << 10
+	pooledReadBuffer = 4 << 10
+)
 
 // read handles the websocket's messages until it ends.
 func (c *Socket) read(br *bufio.Reader) {
