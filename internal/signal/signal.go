@@ -33,7 +33,8 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// DefaultMaxConns fits a 1–2 GB VM: at the ~30 KiB a connected client costs today, about 600 MB.
+// DefaultMaxConns fits a 1–2 GB VM: at the 17–20 KiB a connected client costs (BENCHMARKS.md), about
+// 400 MB.
 const DefaultMaxConns = 20000
 
 // DefaultConfig detects a lost peer within 9 s (ping interval, pong timeout and the heartbeat's tick

@@ -6,21 +6,27 @@
 // MaxQueuedBytes waiting to be sent, packets of at most MaxPacketBytes, a write deadline.
 //
 // I/O model: an idle websocket parks no goroutine. On Linux one epoll instance per Server watches
-// every upgraded connection (one-shot, armed again after each read); when bytes arrive a goroutine
-// reads with a read buffer borrowed from a pool, handles what is there, and ends once our buffers and
-// TLS's are empty. A writer goroutine runs only while the connection's queue holds something, and
-// writes everything queued into one buffer flushed at once (several messages in one TLS record).
-// Heartbeats run on one wheel for the whole server: one ticker, no timer per connection. Elsewhere
-// than Linux, or for a connection without a file descriptor, the websocket keeps a reader goroutine.
-// Measured with 2 000 clients held on a loaded 2-core box (cmd/duet-bench load, VmRSS delta): a reader
-// goroutine per connection cost 24.8–25.8 KiB per client, 2 009 goroutines and 13 MB of stacks; the
-// poller 17.3–18.3 KiB, 12 goroutines and 1.3 MB of stacks, for about 10 % more CPU per relayed message
-// (epoll_ctl to re-arm, a goroutine started per readiness). What stays per idle client is crypto/tls's
-// (its connection, its AES-GCM states and the record buffers its handshake grew, about 8 KiB).
-// The websocket is github.com/gobwas/ws because it only upgrades and reads or writes frames on a
-// connection we hold: we choose the buffers, when to flush and who reads, where gorilla/websocket and
-// coder/websocket own a reader and a writer per connection and flush every message; lesismal/nbio
-// would replace crypto/tls and net/http's upgrade with its own, for the same goroutine saving.
+// every upgraded connection (one-shot, armed again after each read), and that epoll fd itself waits
+// in Go's netpoller, so no thread blocks in epoll_wait. When bytes arrive a worker reads with a
+// buffer borrowed from a pool, handles what is there, and lets go once our buffers and TLS's are
+// empty. A write runs on a worker only while the connection's queue holds something, everything
+// queued in one buffer flushed at once (several messages in one TLS record). Workers are kept
+// between jobs (a few idle at most) so their stacks stay grown. Heartbeats run on one wheel for the
+// whole server: one ticker, no timer per connection. Elsewhere than Linux, or for a connection
+// without a file descriptor, the websocket keeps a reader goroutine parked in its read.
+//
+// Measured (cmd/duet-bench load, 2-core box shared with other work, load average 3–13): a reader
+// goroutine per connection cost 23.6 KiB per connected client at N = 10 000 (24.9–27 at 2 000), one
+// goroutine and 5–6.6 KiB of stack each; the poller 17.1 KiB at 10 000 (17.3–21 at 2 000), 20
+// goroutines in all. The price is CPU per relayed message, 10–20 % more (an epoll_ctl to re-arm, the
+// check of TLS's buffer with an expired deadline, a hand-off to a worker), still 0.3–0.4× the Node
+// socket.io peer's (BENCHMARKS.md). What stays per idle client is mostly crypto/tls's: its connection, two
+// AES-GCM states and the record buffers its handshake grew, about 6 KiB of the 8 KiB live heap.
+// lesismal/nbio was not measured: it brings its own HTTP server and TLS to get the same saving, where
+// this keeps net/http, gin and crypto/tls and adds one file of epoll. The websocket is
+// github.com/gobwas/ws because it only upgrades and reads or writes frames on a connection we hold:
+// we choose the buffers, when to flush and who reads, where gorilla/websocket and coder/websocket
+// own a reader and a writer per connection and flush every message.
 //
 // Client is the other side, websocket only, for `duet check`: the same codec both ways.
 //
