@@ -37,10 +37,18 @@ func TestVanishedPeer(t *testing.T) {
 			case <-v.beat:
 			default:
 			}
-			select { // the next one: the network vanishes right after it, the longest wait
+			// The network vanishes right after the next heartbeat has crossed the proxy both ways,
+			// the longest wait.
+			up := px.up.Load()
+			select {
 			case <-v.beat:
 			case <-time.After(15 * time.Second):
 				t.Fatal("no heartbeat through the proxy")
+			}
+			for deadline := time.Now().Add(5 * time.Second); px.up.Load() == up; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the heartbeat's answer did not reach the server")
+				}
 			}
 			px.freeze()
 			frozen := time.Now()
@@ -152,6 +160,7 @@ type freezer struct {
 	ln     net.Listener
 	target string
 	frozen atomic.Bool
+	up     atomic.Int64 // bytes forwarded from the client to the server
 	mu     sync.Mutex
 	conns  []net.Conn
 }
@@ -185,8 +194,8 @@ func startFreezer(t *testing.T, target string) *freezer {
 			f.mu.Lock()
 			f.conns = append(f.conns, c, s)
 			f.mu.Unlock()
-			go f.forward(s, c)
-			go f.forward(c, s)
+			go f.forward(s, c, &f.up)
+			go f.forward(c, s, nil)
 		}
 	}()
 	return f
@@ -194,7 +203,8 @@ func startFreezer(t *testing.T, target string) *freezer {
 
 func (f *freezer) freeze() { f.frozen.Store(true) }
 
-func (f *freezer) forward(dst, src net.Conn) {
+// forward copies src to dst until frozen, counting the bytes in count when it is not nil.
+func (f *freezer) forward(dst, src net.Conn, count *atomic.Int64) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
@@ -206,6 +216,9 @@ func (f *freezer) forward(dst, src net.Conn) {
 		}
 		if _, err := dst.Write(buf[:n]); err != nil {
 			return
+		}
+		if count != nil {
+			count.Add(int64(n))
 		}
 	}
 }

@@ -23,8 +23,9 @@ type wheel struct {
 	spare []*Socket   // the last slot walked, kept for its capacity
 }
 
-// ticksPerTimeout is the wheel's resolution: a heartbeat fires at most PingTimeout/ticksPerTimeout late.
-const ticksPerTimeout = 10
+// ticksPerTimeout sets the wheel's resolution: a tick is min(PingInterval, PingTimeout)/ticksPerTimeout,
+// and a heartbeat acts at most two ticks late.
+const ticksPerTimeout = 20
 
 func newWheel(cfg Config, work *workers) *wheel {
 	tick := min(cfg.PingInterval, cfg.PingTimeout) / ticksPerTimeout
@@ -35,10 +36,13 @@ func newWheel(cfg Config, work *workers) *wheel {
 	return w
 }
 
-// after is the tick at which d will have passed for certain.
-func (w *wheel) after(d time.Duration) int64 {
-	return w.now.Load() + int64((d+w.tick-1)/w.tick) + 1
-}
+// after is the tick at which d will have passed for certain, the current tick having come up to a
+// tick ago.
+func (w *wheel) after(d time.Duration) int64 { return w.from(w.now.Load(), d) + 1 }
+
+// from is the tick at which d will have passed from the moment tick now came: for the wheel's own
+// goroutine, which runs just then.
+func (w *wheel) from(now int64, d time.Duration) int64 { return now + int64((d+w.tick-1)/w.tick) }
 
 // add puts c in the slot of its due tick.
 func (w *wheel) add(c *Socket, due int64) {

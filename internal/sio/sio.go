@@ -76,7 +76,11 @@ type Handler interface {
 
 // Config tunes the server.
 type Config struct {
-	// PingInterval and PingTimeout bound how long a vanished client stays connected.
+	// PingInterval and PingTimeout bound how long a vanished client stays connected: Engine.IO 4
+	// pings every PingInterval and closes when the pong has not come PingTimeout later; an
+	// Engine.IO 3 connection is closed after PingInterval+PingTimeout of silence. The handshake
+	// tells clients half of PingTimeout, so a client whose network went away gives up about
+	// PingTimeout/2 before the server does, and is back (with a new socket) while its seat holds.
 	PingInterval, PingTimeout time.Duration
 	Logger                    *slog.Logger
 }
@@ -262,5 +266,5 @@ func (s *Server) openPacket(sid string, polling bool) []byte {
 		upgrades = `["websocket"]`
 	}
 	return fmt.Appendf(nil, `0{"sid":"%s","upgrades":%s,"pingInterval":%d,"pingTimeout":%d,"maxPayload":%d}`,
-		sid, upgrades, s.cfg.PingInterval.Milliseconds(), s.cfg.PingTimeout.Milliseconds(), MaxPacketBytes)
+		sid, upgrades, s.cfg.PingInterval.Milliseconds(), (s.cfg.PingTimeout / 2).Milliseconds(), MaxPacketBytes)
 }

@@ -65,6 +65,7 @@ type Socket struct {
 	conn      net.Conn // the websocket, once upgraded; nil again once closed
 	due       int64    // the wheel tick at which the heartbeat acts
 	pinged    bool     // Engine.IO 4: a ping is waiting for its pong
+	nextPing  int64    // Engine.IO 4: the tick of the next ping, PingInterval after the last one
 	closed    bool
 	reason    error
 
@@ -133,7 +134,8 @@ func (c *Socket) beat(now int64) (int64, bool) {
 		return 0, false
 	}
 	c.pinged = true
-	c.due = c.srv.beats.after(c.srv.cfg.PingTimeout)
+	c.nextPing = c.srv.beats.from(now, c.srv.cfg.PingInterval)
+	c.due = c.srv.beats.from(now, c.srv.cfg.PingTimeout)
 	due := c.due
 	c.mu.Unlock()
 	c.send(pingPacket)
@@ -153,7 +155,7 @@ func (c *Socket) alive(pong bool) {
 		c.due = c.srv.beats.after(c.silence())
 	case pong && c.pinged: // an unsolicited pong proves nothing
 		c.pinged = false
-		c.due = c.srv.beats.after(c.silence())
+		c.due = c.nextPing // pings keep their pace whatever the round trip, as the client expects them
 	}
 }
 
