@@ -6,10 +6,11 @@ import (
 	"time"
 )
 
-// wheel runs every socket's heartbeat from one goroutine and one ticker, and lets idle workers go. A socket waits in the slot
-// of the tick its heartbeat falls due; a sign of life only moves its due tick forward, and the wheel
-// moves the socket when its old slot comes round, so a pong costs a store, not a timer operation.
-// A closed socket leaves at its slot (its connection was let go of at close).
+// wheel runs every socket's heartbeat from one goroutine and one ticker, and lets idle workers go.
+// A socket waits in the slot of the tick its heartbeat falls due; a sign of life only moves its due
+// tick forward, and the wheel moves the socket when its old slot comes round, so a pong costs a
+// store, not a timer operation. A closed socket leaves at its slot (its connection was let go of at
+// close).
 type wheel struct {
 	work   *workers
 	tick   time.Duration

@@ -15,13 +15,14 @@
 // whole server: one ticker, no timer per connection. Elsewhere than Linux, or for a connection
 // without a file descriptor, the websocket keeps a reader goroutine parked in its read.
 //
-// Measured (cmd/duet-bench load, 2-core box shared with other work, load average 3–13): a reader
-// goroutine per connection cost 23.6 KiB per connected client at N = 10 000 (24.9–27 at 2 000), one
-// goroutine and 5–6.6 KiB of stack each; the poller 17.1 KiB at 10 000 (17.3–21 at 2 000), 20
-// goroutines in all. The price is CPU per relayed message, 10–20 % more (an epoll_ctl to re-arm, the
-// check of TLS's buffer with an expired deadline, a hand-off to a worker), still 0.3–0.4× the Node
-// socket.io peer's (BENCHMARKS.md). What stays per idle client is mostly crypto/tls's: its connection, two
-// AES-GCM states and the record buffers its handshake grew, about 6 KiB of the 8 KiB live heap.
+// Measured (cmd/duet-bench load, 2-core box shared with other work, load average 2–13): a reader
+// goroutine per connection cost 23.2–23.6 KiB per connected client at N = 10 000 (24–27 at 2 000),
+// one goroutine and 5–6.6 KiB of stack each; the poller 16.4–17.1 KiB at 10 000 (17.3–21 at 2 000),
+// 20 goroutines in all. The price is CPU per relayed message, up to 15 % more (an epoll_ctl to re-arm,
+// the check of TLS's buffer with an expired deadline, a hand-off to a worker), still 0.3–0.4× the
+// Node socket.io peer's (BENCHMARKS.md). What stays per idle client is mostly crypto/tls's: its
+// connection, two AES-GCM states and the record buffers its handshake grew, about 6 KiB of the 8 KiB
+// live heap.
 // lesismal/nbio was not measured: it brings its own HTTP server and TLS to get the same saving, where
 // this keeps net/http, gin and crypto/tls and adds one file of epoll. The websocket is
 // github.com/gobwas/ws because it only upgrades and reads or writes frames on a connection we hold:
