@@ -254,8 +254,8 @@ func TestLabResumeAfterRenumber(t *testing.T) {
 	}
 
 	moved := lab.Renumber(t, 0)
-	// Alice's page may notice its dead socket only by the heartbeat (ping 10 s + timeout 10 s), then
-	// re-joins and restarts ICE: more than waitTimeout on a loaded box.
+	// Alice's page may notice its dead socket only by the heartbeat (ping 4.5 s + the 2 s pong timeout
+	// clients are told), then re-joins and restarts ICE: more than waitTimeout on a loaded box.
 	bob.waitForWithin("the call to come from alice's new address", fmt.Sprintf(`(%s).then((p) => p && p.remote.address.startsWith(%q))`, pairJS, moved.String()+":"), 45*time.Second)
 	for _, p := range []*tab{alice, bob} {
 		p.waitState("joined_conn")

@@ -81,8 +81,8 @@ const server = https.createServer({ cert, key }, (req, res) => {
 });
 const io = new Server(server, {
   serveClient: false,
-  pingInterval: 10000,
-  pingTimeout: 10000,
+  pingInterval: 4500,
+  pingTimeout: 4000,
   maxHttpBufferSize: 128 << 10,
   cors: { origin: '*' },
 });

@@ -38,12 +38,16 @@ type Config struct {
 	Logger   *slog.Logger
 }
 
-// DefaultMaxConns fits a 1–2 GB VM: at the ~30 KiB a connected client costs today, about 600 MB.
+// DefaultMaxConns fits a 1–2 GB VM: at the 17–20 KiB a connected client costs (BENCHMARKS.md), about
+// 400 MB.
 const DefaultMaxConns = 20000
 
-// DefaultConfig detects a lost peer within 20 s, where Socket.IO's defaults take 45 s.
+// DefaultConfig detects a lost peer within 8.9 s (ping interval, pong timeout and twice the heartbeat's
+// tick of PingTimeout/20), so its partner gets bye within 10 s; Socket.IO's defaults take 45 s. The
+// page, told a pong timeout of 2 s, gives up on a dead socket about 2 s before the server does and
+// re-joins in time to take its seat back.
 func DefaultConfig() Config {
-	return Config{PingInterval: 10 * time.Second, PingTimeout: 10 * time.Second, Limits: DefaultLimits(),
+	return Config{PingInterval: 4500 * time.Millisecond, PingTimeout: 4 * time.Second, Limits: DefaultLimits(),
 		MaxConns: DefaultMaxConns, Access: DefaultAccess(), Logger: slog.Default()}
 }
 

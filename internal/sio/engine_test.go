@@ -632,3 +632,69 @@ func TestClient(t *testing.T) {
 		t.Fatalf("a 404: %v", err)
 	}
 }
+
+// TestWebsocketSessionRefusesOthers: the sid of a session opened as a websocket authorizes nothing
+// else, no poll, no POST, no second websocket; the websocket carries on.
+func TestWebsocketSessionRefusesOthers(t *testing.T) {
+	_, _, url := serve(t, time.Minute)
+	ws, _, err := dial(t, url, 4, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var open struct{ SID string }
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(read(t, ws), "0")), &open); err != nil || open.SID == "" {
+		t.Fatalf("open packet: %v", err)
+	}
+	send(t, ws, "40")
+	read(t, ws)
+	req, _ := http.NewRequest("GET", url+"?EIO=4&transport=polling&sid="+open.SID, nil)
+	if status, _ := do(t, req); status != 400 {
+		t.Errorf("poll: %d", status)
+	}
+	if status := post(t, url, 4, open.SID, `42["echo","x"]`); status != 400 {
+		t.Errorf("POST: %d", status)
+	}
+	if _, resp, err := dial(t, url, 4, open.SID); err == nil || resp == nil || resp.StatusCode != 400 {
+		t.Errorf("second websocket: %v %v", resp, err)
+	}
+	send(t, ws, `42["echo","still here"]`)
+	if got := read(t, ws); got != `42["echo","still here"]` {
+		t.Fatalf("echo %q", got)
+	}
+}
+
+// TestPollingRefusedPackets: over polling too, a malformed payload or a packet duet does not speak
+// closes the session.
+func TestPollingRefusedPackets(t *testing.T) {
+	_, h, url := serve(t, time.Minute)
+	tests := []struct {
+		name    string
+		version int
+		body    string
+		status  int
+		want    error
+	}{
+		{"unknown engine type", 4, "9", 200, ErrBadPacket},
+		{"empty packet between separators", 4, "42[\"echo\",1]\x1e\x1e3", 400, ErrBadPacket},
+		{"invalid event payload", 4, `42["echo",`, 200, ErrBadPacket},
+		{"binary event", 4, `451-["m",{"_placeholder":true,"num":0}]`, 200, ErrBinary},
+		{"EIO3 length past the body", 3, "9:42[]", 400, ErrBadPacket},
+		{"EIO3 length not a number", 3, "x:6", 400, ErrBadPacket},
+		{"EIO3 unknown socket type", 3, "2:49", 200, ErrBadPacket},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sid := pollHandshake(t, url, tt.version)
+			if tt.version == 4 {
+				post(t, url, 4, sid, "40")
+			}
+			c := <-h.sockets
+			if status := post(t, url, tt.version, sid, tt.body); status != tt.status {
+				t.Errorf("status %d, want %d", status, tt.status)
+			}
+			if err := h.ended(t, c.ID()); !errors.Is(err, tt.want) {
+				t.Fatalf("closed for %v, want %v", err, tt.want)
+			}
+		})
+	}
+}

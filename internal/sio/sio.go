@@ -5,12 +5,29 @@
 // only, events carried as raw JSON both ways. Every connection has bounded state: at most
 // MaxQueuedBytes waiting to be sent, packets of at most MaxPacketBytes, a write deadline.
 //
-// I/O model: an idle websocket costs one parked reader goroutine and no writer; a writer goroutine
-// runs only while the connection's queue holds something, and writes everything queued into one
-// buffer flushed at once (several messages in one TLS record). Heartbeats are runtime timers, not
-// goroutines. The websocket is github.com/gobwas/ws because it only upgrades and reads or writes
-// frames on a connection we hold: we choose the buffers, when to flush and who reads, where
-// gorilla/websocket and coder/websocket own a writer per connection and flush every message.
+// I/O model: an idle websocket parks no goroutine. On Linux one epoll instance per Server watches
+// every upgraded connection (one-shot, armed again after each read), and that epoll fd itself waits
+// in Go's netpoller, so no thread blocks in epoll_wait. When bytes arrive a worker reads with a
+// buffer borrowed from a pool, handles what is there, and lets go once our buffers and TLS's are
+// empty. A write runs on a worker only while the connection's queue holds something, everything
+// queued in one buffer flushed at once (several messages in one TLS record). Workers are kept
+// between jobs (a few idle at most) so their stacks stay grown. Heartbeats run on one wheel for the
+// whole server: one ticker, no timer per connection. Elsewhere than Linux, or for a connection
+// without a file descriptor, the websocket keeps a reader goroutine parked in its read.
+//
+// Measured (cmd/duet-bench load, 2-core box shared with other work, load average 2–13): a reader
+// goroutine per connection cost 23.2–23.6 KiB per connected client at N = 10 000 (24–27 at 2 000),
+// one goroutine and 5–6.6 KiB of stack each; the poller 16.4–17.1 KiB at 10 000 (17.3–21 at 2 000),
+// 20 goroutines in all. The price is CPU per relayed message, up to 15 % more (an epoll_ctl to re-arm,
+// the check of TLS's buffer with an expired deadline, a hand-off to a worker), still 0.3–0.4× the
+// Node socket.io peer's (BENCHMARKS.md). What stays per idle client is mostly crypto/tls's: its
+// connection, two AES-GCM states and the record buffers its handshake grew, about 6 KiB of the 8 KiB
+// live heap.
+// lesismal/nbio was not measured: it brings its own HTTP server and TLS to get the same saving, where
+// this keeps net/http, gin and crypto/tls and adds one file of epoll. The websocket is
+// github.com/gobwas/ws because it only upgrades and reads or writes frames on a connection we hold:
+// we choose the buffers, when to flush and who reads, where gorilla/websocket and coder/websocket
+// own a reader and a writer per connection and flush every message.
 //
 // Client is the other side, websocket only, for `duet check`: the same codec both ways.
 //
@@ -24,7 +41,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -61,15 +77,22 @@ type Handler interface {
 
 // Config tunes the server.
 type Config struct {
-	// PingInterval and PingTimeout bound how long a vanished client stays connected.
+	// PingInterval and PingTimeout bound how long a vanished client stays connected: Engine.IO 4
+	// pings every PingInterval and closes when the pong has not come PingTimeout later; an
+	// Engine.IO 3 connection is closed after PingInterval+PingTimeout of silence. The handshake
+	// tells clients half of PingTimeout, so a client whose network went away gives up about
+	// PingTimeout/2 before the server does, and is back (with a new socket) while its seat holds.
 	PingInterval, PingTimeout time.Duration
 	Logger                    *slog.Logger
 }
 
-var errConfig = errors.New("sio: PingInterval and PingTimeout must be positive and a Logger set")
+var errConfig = fmt.Errorf("sio: PingInterval and PingTimeout must be at least %v and a Logger set", minPing)
+
+// minPing keeps the heartbeat wheel's tick at a millisecond or more.
+const minPing = ticksPerTimeout * time.Millisecond
 
 func (c Config) validate() error {
-	if c.PingInterval <= 0 || c.PingTimeout <= 0 || c.Logger == nil {
+	if c.PingInterval < minPing || c.PingTimeout < minPing || c.Logger == nil {
 		return errConfig
 	}
 	return nil
@@ -86,6 +109,10 @@ type Server struct {
 	closed  bool
 	ended   sync.WaitGroup // sockets whose cleanup has not finished
 	writers sync.Pool      // websocket write buffers, held only while a writer runs
+	readers sync.Pool      // websocket read buffers, held only while a reader runs
+	poller  *poller        // nil: every websocket has a reader goroutine
+	beats   *wheel
+	work    *workers
 }
 
 // New makes a server that hands its sockets to h.
@@ -93,8 +120,14 @@ func New(cfg Config, h Handler) (*Server, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, h: h, log: cfg.Logger, sockets: map[string]*Socket{}}
+	work := newWorkers()
+	p, err := newPoller(work)
+	if err != nil {
+		return nil, fmt.Errorf("sio: %w", err)
+	}
+	s := &Server{cfg: cfg, h: h, log: cfg.Logger, sockets: map[string]*Socket{}, poller: p, beats: newWheel(cfg, work), work: work}
 	s.writers.New = func() any { return bufio.NewWriterSize(nil, 16<<10) }
+	s.readers.New = func() any { return bufio.NewReaderSize(nil, pooledReadBuffer) }
 	return s, nil
 }
 
@@ -102,6 +135,7 @@ func New(cfg Config, h Handler) (*Server, error) {
 // their Disconnect; new connections are refused from then on.
 func (s *Server) Close() {
 	s.mu.Lock()
+	first := !s.closed
 	s.closed = true
 	all := make([]*Socket, 0, len(s.sockets))
 	for _, c := range s.sockets {
@@ -112,6 +146,11 @@ func (s *Server) Close() {
 		c.close(ErrServerClosed)
 	}
 	s.ended.Wait()
+	if first {
+		s.poller.close()
+		s.beats.close()
+		s.work.close()
+	}
 }
 
 // Engine.IO's error codes, as the reference server answers them.
@@ -228,5 +267,5 @@ func (s *Server) openPacket(sid string, polling bool) []byte {
 		upgrades = `["websocket"]`
 	}
 	return fmt.Appendf(nil, `0{"sid":"%s","upgrades":%s,"pingInterval":%d,"pingTimeout":%d,"maxPayload":%d}`,
-		sid, upgrades, s.cfg.PingInterval.Milliseconds(), s.cfg.PingTimeout.Milliseconds(), MaxPacketBytes)
+		sid, upgrades, s.cfg.PingInterval.Milliseconds(), (s.cfg.PingTimeout / 2).Milliseconds(), MaxPacketBytes)
 }

@@ -62,11 +62,14 @@ type Socket struct {
 	getting   bool     // a polling GET is pending
 	posting   bool     // a polling POST is being handled
 	wake      chan struct{}
-	conn      net.Conn // the websocket, once upgraded
-	heartbeat *time.Timer
-	pinged    bool // Engine.IO 4: a ping is waiting for its pong
+	conn      net.Conn // the websocket, once upgraded; nil again once closed
+	due       int64    // the wheel tick at which the heartbeat acts
+	pinged    bool     // Engine.IO 4: a ping is waiting for its pong
+	nextPing  int64    // Engine.IO 4: the tick of the next ping, PingInterval after the last one
 	closed    bool
 	reason    error
+
+	epoll pollState // under srv.poller's lock
 }
 
 func newSocket(srv *Server, version int, remote string, release func()) *Socket {
@@ -94,8 +97,10 @@ func (c *Socket) open(polling bool) {
 	}
 	c.send(c.srv.openPacket(c.sid, polling))
 	c.mu.Lock()
-	c.heartbeat = time.AfterFunc(c.silence(), c.beat)
+	c.due = c.srv.beats.after(c.silence())
+	due := c.due
 	c.mu.Unlock()
+	c.srv.beats.add(c, due)
 	if c.version == 3 {
 		c.connect()
 	}
@@ -110,24 +115,35 @@ func (c *Socket) silence() time.Duration {
 	return c.srv.cfg.PingInterval
 }
 
-// beat is the heartbeat timer: Engine.IO 4 pings, or closes when the last ping went unanswered;
-// for Engine.IO 3 it fires only after a silence.
-func (c *Socket) beat() {
+// beat is the heartbeat, run by the wheel at c's due tick or after it: Engine.IO 4 pings, or closes
+// when the last ping went unanswered; Engine.IO 3 closes after a silence. It returns the tick at which
+// c is due next, false once c is closed.
+func (c *Socket) beat(now int64) (int64, bool) {
 	c.mu.Lock()
-	if c.closed {
+	switch {
+	case c.closed:
 		c.mu.Unlock()
-		return
-	}
-	if c.version == 3 || c.pinged {
+		return 0, false
+	case c.due > now: // alive since it was put in this slot
+		due := c.due
+		c.mu.Unlock()
+		return due, true
+	case c.version == 3 || c.pinged:
 		c.mu.Unlock()
 		c.close(ErrPingTimeout)
-		return
+		return 0, false
 	}
 	c.pinged = true
-	c.heartbeat.Reset(c.srv.cfg.PingTimeout)
+	c.nextPing = c.srv.beats.from(now, c.srv.cfg.PingInterval)
+	c.due = c.srv.beats.from(now, c.srv.cfg.PingTimeout)
+	due := c.due
 	c.mu.Unlock()
-	c.send([]byte{pPing})
+	c.send(pingPacket)
+	return due, true
 }
+
+// pingPacket is Engine.IO's ping, shared by every socket (queued packets are never written to).
+var pingPacket = []byte{pPing}
 
 // alive records a sign of life: an Engine.IO 4 pong answering our ping, any Engine.IO 3 packet.
 func (c *Socket) alive(pong bool) {
@@ -136,10 +152,10 @@ func (c *Socket) alive(pong bool) {
 	switch {
 	case c.closed:
 	case c.version == 3:
-		c.heartbeat.Reset(c.silence())
+		c.due = c.srv.beats.after(c.silence())
 	case pong && c.pinged: // an unsolicited pong proves nothing
 		c.pinged = false
-		c.heartbeat.Reset(c.silence())
+		c.due = c.nextPing // pings keep their pace whatever the round trip, as the client expects them
 	}
 }
 
@@ -294,7 +310,7 @@ func (c *Socket) kick() {
 	}
 	if !c.writing && len(c.queue) > 0 && c.conn != nil {
 		c.writing = true
-		go c.write()
+		c.srv.work.run(job{c: c, conn: c.conn, write: true})
 	}
 }
 
@@ -308,9 +324,6 @@ func (c *Socket) close(reason error) {
 	}
 	c.closed, c.reason = true, reason
 	c.queue, c.queued = nil, 0
-	if c.heartbeat != nil {
-		c.heartbeat.Stop()
-	}
 	select { // a pending poll answers with the close packet
 	case c.wake <- struct{}{}:
 	default:
@@ -323,7 +336,9 @@ func (c *Socket) close(reason error) {
 func (c *Socket) end() {
 	c.mu.Lock()
 	conn := c.conn
+	c.conn = nil // the wheel may hold c until its slot comes round; the connection goes now
 	c.mu.Unlock()
+	c.srv.poller.remove(c) // before the fd is closed and its number reused
 	if conn != nil {
 		_ = conn.Close()
 	}

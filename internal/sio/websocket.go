@@ -2,6 +2,7 @@ package sio
 
 import (
 	"bufio"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -66,6 +67,10 @@ func (c *Socket) serveWebsocket(w http.ResponseWriter, r *http.Request, probe bo
 		_ = conn.Close()
 		return
 	}
+	if c.srv.poller != nil && c.srv.poller.add(c, conn) == nil {
+		c.readReady(conn, rw.Reader) // reads what already came, then leaves the connection to the poller
+		return
+	}
 	// A goroutine of its own, so the request, its handler chain and their stack are let go of.
 	go c.read(smallReader(conn, rw.Reader))
 }
@@ -109,8 +114,12 @@ func smallReader(conn net.Conn, br *bufio.Reader) *bufio.Reader {
 	return bufio.NewReaderSize(conn, readBuffer)
 }
 
-// readBuffer is a websocket's read buffer.
-const readBuffer = 1 << 10
+// readBuffer is the read buffer a websocket keeps when it keeps one (a reader goroutine's, the
+// client's); pooledReadBuffer the one borrowed while a poller's worker reads.
+const (
+	readBuffer       = 1 << 10
+	pooledReadBuffer = 4 << 10
+)
 
 // read handles the websocket's messages until it ends.
 func (c *Socket) read(br *bufio.Reader) {
@@ -124,6 +133,76 @@ func (c *Socket) read(br *bufio.Reader) {
 			return
 		}
 	}
+}
+
+// readReady reads the messages the poller saw arrive (br nil: a pooled buffer) or the upgrade left
+// in br, until the connection's buffers, ours and TLS's, are empty; then it arms the poller again and
+// returns, keeping no goroutine and no read buffer. A message that is partly there is waited for.
+func (c *Socket) readReady(conn net.Conn, br *bufio.Reader) {
+	pooled := br == nil
+	if pooled {
+		br = c.srv.readers.Get().(*bufio.Reader)
+		br.Reset(conn)
+		defer func() {
+			br.Reset(nil)
+			c.srv.readers.Put(br)
+		}()
+	}
+	for ready := pooled; ; ready = false {
+		if !ready {
+			more, err := more(conn, br)
+			if err != nil {
+				c.close(err)
+				return
+			}
+			if !more {
+				if err := c.srv.poller.rearm(c); err != nil {
+					c.close(ErrTransportClose)
+				}
+				return
+			}
+		}
+		p, err := readMessage(br)
+		if err != nil {
+			c.close(err)
+			return
+		}
+		if !c.receive(p) {
+			return
+		}
+	}
+}
+
+// more reports whether bytes wait in br or in the TLS connection's buffers, without waiting for the
+// network: a read with its deadline already passed returns what TLS holds and never blocks.
+func more(conn net.Conn, br *bufio.Reader) (bool, error) {
+	if br.Buffered() > 0 {
+		return true, nil
+	}
+	_ = conn.SetReadDeadline(longAgo)
+	_, err := br.Peek(1)
+	_ = conn.SetReadDeadline(time.Time{})
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return false, nil
+	}
+	return false, ErrTransportClose
+}
+
+// longAgo is a deadline that has passed.
+var longAgo = time.Unix(1, 0)
+
+// errNoFD: the connection has no file descriptor to watch; it gets a reader goroutine instead.
+var errNoFD = errors.New("sio: connection without a file descriptor")
+
+// netConn is the network connection under TLS, the one with a file descriptor.
+func netConn(conn net.Conn) net.Conn {
+	if tc, ok := conn.(*tls.Conn); ok {
+		return tc.NetConn()
+	}
+	return conn
 }
 
 // readMessage reads one text message: control frames are answered or skipped, fragments joined,
@@ -196,10 +275,10 @@ func readPayload(br *bufio.Reader, n int) ([]byte, error) {
 const smallFrame = 4 << 10
 
 // write drains the queue onto the websocket, everything queued at once, and ends when it is empty.
-func (c *Socket) write() {
+func (c *Socket) write(conn net.Conn) {
 	bw := c.srv.writers.Get().(*bufio.Writer)
 	defer c.srv.writers.Put(bw)
-	bw.Reset(c.conn)
+	bw.Reset(conn)
 	defer bw.Reset(nil)
 	for {
 		c.mu.Lock()
@@ -211,7 +290,7 @@ func (c *Socket) write() {
 			return
 		}
 		c.mu.Unlock()
-		_ = c.conn.SetWriteDeadline(time.Now().Add(WriteTimeout))
+		_ = conn.SetWriteDeadline(time.Now().Add(WriteTimeout))
 		n := 0
 		for _, p := range batch {
 			_ = ws.WriteHeader(bw, ws.Header{Fin: true, OpCode: ws.OpText, Length: int64(len(p))})
