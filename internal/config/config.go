@@ -171,8 +171,8 @@ func flags(c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.TURNTCPHandshake, "turn-tcp-handshake-timeout", turn.DefaultTCPHandshakeTimeout, "time a TURN TCP/TLS connection has for its TLS handshake and first STUN message")
 	fs.DurationVar(&c.TURNTCPIdle, "turn-tcp-idle-timeout", turn.DefaultTCPIdleTimeout, "a TURN TCP/TLS connection silent this long is closed")
 	fs.IntVar(&c.TURNSocketBuffer, "turn-socket-buffer", turn.DefaultSocketBuffer, "SO_RCVBUF/SO_SNDBUF bytes of the TURN sockets (raise net.core.rmem_max to match)")
-	fs.StringVar(&c.TURNBatch, "turn-batch", turn.BatchAuto, `UDP batching of the TURN sockets: "auto" (recvmmsg/sendmmsg on Linux) or "off" (one system call per packet)`)
-	fs.StringVar(&c.TURNOffload, "turn-offload", turn.OffloadAuto, `kernel relay of bound TURN channels (IPv4 UDP clients): "auto" (XDP on the listener's interfaces when permitted: Linux, CAP_BPF and CAP_NET_ADMIN) or "off"`)
+	fs.StringVar(&c.TURNBatch, "turn-batch", turn.ModeAuto, `UDP batching of the TURN sockets: "auto" (recvmmsg/sendmmsg on Linux) or "off" (one system call per packet)`)
+	fs.StringVar(&c.TURNOffload, "turn-offload", turn.ModeAuto, `kernel relay of bound TURN channels (IPv4 UDP clients): "auto" (XDP on the listener's interfaces when permitted: Linux, CAP_BPF and CAP_NET_ADMIN) or "off"`)
 	return fs
 }
 
@@ -366,11 +366,10 @@ func (c Config) validate() error {
 			errs = append(errs, fmt.Errorf("--embed-origin: %q is not an origin such as https://app.example.org", o))
 		}
 	}
-	if c.TURNBatch != turn.BatchAuto && c.TURNBatch != turn.BatchOff {
-		errs = append(errs, fmt.Errorf("--turn-batch: want %s or %s, got %q", turn.BatchAuto, turn.BatchOff, c.TURNBatch))
-	}
-	if c.TURNOffload != turn.OffloadAuto && c.TURNOffload != turn.OffloadOff {
-		errs = append(errs, fmt.Errorf("--turn-offload: want %s or %s, got %q", turn.OffloadAuto, turn.OffloadOff, c.TURNOffload))
+	for _, m := range []struct{ flag, mode string }{{"--turn-batch", c.TURNBatch}, {"--turn-offload", c.TURNOffload}} {
+		if err := turn.CheckMode(m.mode); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", m.flag, err))
+		}
 	}
 	return errors.Join(errs...)
 }

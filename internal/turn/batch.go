@@ -10,12 +10,6 @@ import (
 	"golang.org/x/net/ipv6"
 )
 
-// Batch modes of the UDP sockets (Config.Batch).
-const (
-	BatchAuto = "auto" // recvmmsg/sendmmsg where the platform has them (Linux), else plain reads and writes
-	BatchOff  = "off"  // one read or write system call per packet
-)
-
 // batchAvailable: recvmmsg and sendmmsg exist (x/net falls back to one message per call elsewhere).
 const batchAvailable = runtime.GOOS == "linux"
 
@@ -196,7 +190,7 @@ func (c *batchConn) send(ms []ipv4.Message) error {
 // batched wraps a UDP socket in a batchConn when batching is on; anything else passes through.
 func (s *Server) batched(pc net.PacketConn, size int) net.PacketConn {
 	uc, ok := pc.(*net.UDPConn)
-	if !ok || s.cfg.Batch == BatchOff || !batchAvailable {
+	if !ok || s.cfg.Batch == ModeOff || !batchAvailable {
 		return pc
 	}
 	return newBatchConn(uc, size)

@@ -31,7 +31,7 @@ func TestSuiteWithoutBatching(t *testing.T) {
 		}
 	}
 	cmd := exec.Command(os.Args[0], "-test.count=1", "-test.v", "-test.skip", skip)
-	cmd.Env = append(os.Environ(), testBatchEnv+"="+BatchOff)
+	cmd.Env = append(os.Environ(), testBatchEnv+"="+ModeOff)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("tests with batching off: %v\n%s", err, out)
@@ -43,7 +43,7 @@ func TestSuiteWithoutBatching(t *testing.T) {
 }
 
 // batchModes are the socket wrappers under test: batching, and the fallback pion gets with it off.
-var batchModes = []string{BatchAuto, BatchOff}
+var batchModes = []string{ModeAuto, ModeOff}
 
 // listenBatch opens a loopback UDP socket as the server would hand it to pion in mode.
 func listenBatch(t testing.TB, network, mode string, size int) net.PacketConn {
@@ -67,12 +67,12 @@ func TestBatchedFallback(t *testing.T) {
 	for _, mode := range batchModes {
 		pc := listenBatch(t, "udp4", mode, relayBatch)
 		_, isBatch := pc.(*batchConn)
-		if want := mode == BatchAuto && batchAvailable; isBatch != want {
+		if want := mode == ModeAuto && batchAvailable; isBatch != want {
 			t.Errorf("mode %s: wrapped in batchConn = %v, want %v", mode, isBatch, want)
 		}
 	}
 	s := startServer(t, testConfig())
-	if _, isBatch := s.udp.(*batchConn); isBatch != (s.cfg.Batch == BatchAuto && batchAvailable) {
+	if _, isBatch := s.udp.(*batchConn); isBatch != (s.cfg.Batch == ModeAuto && batchAvailable) {
 		t.Errorf("server listener batchConn = %v with Batch %q", isBatch, s.cfg.Batch)
 	}
 }
@@ -96,7 +96,7 @@ func TestBatchManyToMany(t *testing.T) {
 				pc := listenBatch(t, network, mode, listenerBatch)
 				others := make([]net.PacketConn, peers)
 				for k := range others {
-					others[k] = listenBatch(t, network, BatchOff, 0)
+					others[k] = listenBatch(t, network, ModeOff, 0)
 				}
 
 				// Inbound: every peer sends perPeer packets; ReadFrom must return each of them.
@@ -187,7 +187,7 @@ func recvNow(t *testing.T, pc net.PacketConn) ([]byte, bool) {
 func TestBatchLoneWriteNotDelayed(t *testing.T) {
 	for _, mode := range batchModes {
 		pc := listenBatch(t, "udp4", mode, listenerBatch)
-		peer := listenBatch(t, "udp4", BatchOff, 0)
+		peer := listenBatch(t, "udp4", ModeOff, 0)
 		for i := range 3 {
 			want := packet(1, i)
 			if n, err := pc.WriteTo(want, peer.LocalAddr()); err != nil || n != len(want) {
@@ -221,8 +221,8 @@ func TestBatchCloseUnblocksReader(t *testing.T) {
 
 // TestBatchWriteErrorSkipsOnePacket: a packet the kernel refuses is dropped, the batch goes on.
 func TestBatchWriteErrorSkipsOnePacket(t *testing.T) {
-	pc := listenBatch(t, "udp4", BatchAuto, listenerBatch)
-	peer := listenBatch(t, "udp4", BatchOff, 0)
+	pc := listenBatch(t, "udp4", ModeAuto, listenerBatch)
+	peer := listenBatch(t, "udp4", ModeOff, 0)
 	bc, ok := pc.(*batchConn)
 	if !ok {
 		t.Fatalf("no batchConn with batchAvailable %v", batchAvailable)
@@ -251,7 +251,7 @@ func TestBatchNoAllocs(t *testing.T) {
 	allocs := map[string]float64{}
 	for _, mode := range batchModes {
 		pc := listenBatch(t, "udp4", mode, listenerBatch)
-		peer := listenBatch(t, "udp4", BatchOff, 0)
+		peer := listenBatch(t, "udp4", ModeOff, 0)
 		p, to := packet(3, 3), peer.LocalAddr()
 		allocs[mode+" write"] = testing.AllocsPerRun(200, func() { _, _ = pc.WriteTo(p, to) })
 		buf := make([]byte, 1600)
@@ -281,7 +281,7 @@ func BenchmarkBatchWrite(b *testing.B) {
 		for _, mode := range batchModes {
 			b.Run(fmt.Sprintf("%dB/%s", size, mode), func(b *testing.B) {
 				pc := listenBatch(b, "udp4", mode, listenerBatch)
-				sink := listenBatch(b, "udp4", BatchOff, 0) // never read: the kernel drops what overflows
+				sink := listenBatch(b, "udp4", ModeOff, 0) // never read: the kernel drops what overflows
 				to := sink.LocalAddr()
 				b.ReportAllocs()
 				b.RunParallel(func(pb *testing.PB) {
@@ -306,7 +306,7 @@ func BenchmarkBatchRead(b *testing.B) {
 		for _, mode := range batchModes {
 			b.Run(fmt.Sprintf("%dB/%s", size, mode), func(b *testing.B) {
 				pc := listenBatch(b, "udp4", mode, listenerBatch)
-				src := listenBatch(b, "udp4", BatchOff, 0)
+				src := listenBatch(b, "udp4", ModeOff, 0)
 				p, buf, to := make([]byte, size), make([]byte, 1600), pc.LocalAddr()
 				b.ReportAllocs()
 				for i := 0; b.Loop(); i++ {

@@ -57,9 +57,24 @@ type Config struct {
 	TCPHandshakeTimeout        time.Duration  // TLS handshake and first STUN message of a TCP/TLS connection, default 5 s
 	TCPIdleTimeout             time.Duration  // a TCP/TLS connection silent this long is closed, default 10 min
 	SocketBuffer               int            // SO_RCVBUF/SO_SNDBUF bytes on the listener and every relay socket, default 4 MiB
-	Batch                      string         // BatchAuto (default) or BatchOff: recvmmsg/sendmmsg on the UDP sockets
-	Offload                    string         // OffloadAuto (default) or OffloadOff: bound channels relayed in the kernel (XDP)
+	Batch                      string         // ModeAuto (default): recvmmsg/sendmmsg on Linux; ModeOff: one system call per packet
+	Offload                    string         // ModeAuto (default): bound IPv4 UDP channels relayed in the kernel (XDP) when permitted; ModeOff: all in user space
 	Logger                     *slog.Logger
+}
+
+// Modes of the relay's optional fast paths (Config.Batch, Config.Offload): auto uses them where the
+// platform and privileges allow, off never.
+const (
+	ModeAuto = "auto"
+	ModeOff  = "off"
+)
+
+// CheckMode says what a fast path's mode may be; the flags and Validate share it.
+func CheckMode(mode string) error {
+	if mode != ModeAuto && mode != ModeOff {
+		return fmt.Errorf("want %s or %s, got %q", ModeAuto, ModeOff, mode)
+	}
+	return nil
 }
 
 // withDefaults returns a copy with zero fields filled in; Validate and New both work on it.
@@ -82,8 +97,8 @@ func (c Config) withDefaults() Config {
 	if c.SocketBuffer == 0 {
 		c.SocketBuffer = DefaultSocketBuffer
 	}
-	c.Batch = cmp.Or(c.Batch, BatchAuto)
-	c.Offload = cmp.Or(c.Offload, OffloadAuto)
+	c.Batch = cmp.Or(c.Batch, ModeAuto)
+	c.Offload = cmp.Or(c.Offload, ModeAuto)
 	c.MaxAllocationsPerIP = cmp.Or(c.MaxAllocationsPerIP, DefaultMaxAllocationsPerIP)
 	c.MaxAllocationsTotal = cmp.Or(c.MaxAllocationsTotal, DefaultMaxAllocationsTotal)
 	c.MaxTCPPerIP = cmp.Or(c.MaxTCPPerIP, DefaultMaxTCPPerIP)
@@ -166,11 +181,11 @@ func (c Config) Validate() error {
 	if c.TCPHandshakeTimeout < 0 || c.TCPIdleTimeout < 0 {
 		bad("TCP timeouts %v, %v must not be negative", c.TCPHandshakeTimeout, c.TCPIdleTimeout)
 	}
-	if c.Batch != BatchAuto && c.Batch != BatchOff {
-		bad("Batch %q must be %q or %q", c.Batch, BatchAuto, BatchOff)
+	if err := CheckMode(c.Batch); err != nil {
+		bad("Batch: %v", err)
 	}
-	if c.Offload != OffloadAuto && c.Offload != OffloadOff {
-		bad("Offload %q must be %q or %q", c.Offload, OffloadAuto, OffloadOff)
+	if err := CheckMode(c.Offload); err != nil {
+		bad("Offload: %v", err)
 	}
 	if c.SocketBuffer < 0 {
 		bad("SocketBuffer %d is negative", c.SocketBuffer)

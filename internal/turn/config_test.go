@@ -36,7 +36,7 @@ func TestValidate(t *testing.T) {
 		{"bad url scheme", func(c *Config) { c.URLs = []string{"http://x"} }, "URL"},
 		{"negative quota", func(c *Config) { c.MaxAllocations = -1 }, "MaxAllocations"},
 		{"negative buffer", func(c *Config) { c.SocketBuffer = -1 }, "SocketBuffer"},
-		{"offload off", func(c *Config) { c.Offload = OffloadOff }, ""},
+		{"offload off", func(c *Config) { c.Offload = ModeOff }, ""},
 		{"offload unknown", func(c *Config) { c.Offload = "on" }, "Offload"},
 		{"negative per-IP quota", func(c *Config) { c.MaxAllocationsPerIP = -1 }, "MaxAllocationsPerIP"},
 		{"negative total quota", func(c *Config) { c.MaxAllocationsTotal = -1 }, "MaxAllocationsTotal"},
@@ -44,7 +44,7 @@ func TestValidate(t *testing.T) {
 		{"negative TCP total", func(c *Config) { c.MaxTCPTotal = -1 }, "MaxTCPTotal"},
 		{"negative idle", func(c *Config) { c.TCPIdleTimeout = -time.Second }, "TCP timeouts"},
 		{"invalid allow prefix", func(c *Config) { c.AllowPeers = []netip.Prefix{{}} }, "AllowPeers"},
-		{"batch off", func(c *Config) { c.Batch = BatchOff }, ""},
+		{"batch off", func(c *Config) { c.Batch = ModeOff }, ""},
 		{"batch unknown", func(c *Config) { c.Batch = "on" }, "Batch"},
 		{"quote in realm", func(c *Config) { c.Realm = `a"b` }, "Realm"},
 	}

@@ -12,19 +12,13 @@ import (
 	"duet/internal/turn/offload"
 )
 
-// Offload modes of the kernel relay (Config.Offload).
-const (
-	OffloadAuto = "auto" // relay bound channels of IPv4 UDP clients in the kernel (XDP) when permitted, else in user space
-	OffloadOff  = "off"  // relay everything in user space
-)
-
 var errNoOffloadInterface = errors.New("turn: no interface to offload on (the listener is on loopback or IPv6 only)")
 
-// startOffload loads the kernel relay in OffloadAuto mode. Nothing to attach to is a debug line; a
+// startOffload loads the kernel relay in ModeAuto mode. Nothing to attach to is a debug line; a
 // refusal is one line, info for missing capabilities (the shipped systemd unit grants none), else a
 // warning (an old kernel, an interface taken by another XDP program); the relay stays in user space.
 func (s *Server) startOffload(listen netip.Addr) {
-	if s.cfg.Offload != OffloadAuto {
+	if s.cfg.Offload != ModeAuto {
 		return
 	}
 	ifaces, err := offloadInterfaces(listen)

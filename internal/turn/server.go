@@ -134,7 +134,7 @@ func New(c Config) (*Server, error) {
 	s.pion = p
 	udp, tcp := s.Addr()
 	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", s.TLSAddr(), "tls_shared", addrOf(s.ext), "relay_ip", advertise,
-		"relay_ports", fmt.Sprintf("%d-%d", c.RelayMinPort, c.RelayMaxPort), "batch", c.Batch == BatchAuto && batchAvailable, "offload", s.offloadIfaces)
+		"relay_ports", fmt.Sprintf("%d-%d", c.RelayMinPort, c.RelayMaxPort), "batch", c.Batch == ModeAuto && batchAvailable, "offload", s.offloadIfaces)
 	return s, nil
 }
 
