@@ -43,7 +43,7 @@ func suiteCmd(ctx context.Context, args []string) error {
 	fs.StringVar(&c.duet, "duet", "bin/duet", "duet binary (built by make build)")
 	fs.StringVar(&c.root, "root", ".", "repository root (bench/peers/server.js is found there)")
 	fs.StringVar(&c.out, "out", "bench/results.md", "markdown written here")
-	fs.StringVar(&c.only, "only", "signal,turn,call,footprint,micro,nodes,profile", "sections to run (profile needs -perf; turnlab, the relay across network namespaces, needs root and is not in the default)")
+	fs.StringVar(&c.only, "only", "signal,turn,call,relaycall,footprint,micro,nodes,profile", "sections to run (profile needs -perf; turnlab, the relay across network namespaces, needs root and is not in the default)")
 	fs.StringVar(&sizes, "sizes", "200,2000,10000", "signaling clients N per size")
 	fs.StringVar(&reps, "reps", "5,3,3", "repetitions per size (each runs both servers, alternating)")
 	fs.IntVar(&c.m, "m", 10, "messages each client sends")
@@ -109,6 +109,7 @@ func suiteCmd(ctx context.Context, args []string) error {
 	run("turn", func() (string, error) { return turnSuite(ctx, e, c) })
 	run("turnlab", func() (string, error) { return turnLabSuite(ctx, e, c) })
 	run("call", func() (string, error) { return callSuite(ctx, e, c) })
+	run("relaycall", func() (string, error) { return relayCallSuite(ctx, e, c) })
 	run("footprint", func() (string, error) { return footprintSuite(ctx, e, c) })
 	run("micro", func() (string, error) { return microSuite(ctx, e) })
 	run("nodes", func() (string, error) {
