@@ -571,20 +571,7 @@ func TestCleanupOnce(t *testing.T) {
 // TestClient runs sio's own client against the server over TLS: CONNECT, an event both ways, the
 // close seen by the server; and a refused upgrade comes back as its status.
 func TestClient(t *testing.T) {
-	h := newRecorder()
-	s, err := New(Config{PingInterval: time.Minute, PingTimeout: time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", s)
-	ts := httptest.NewUnstartedServer(mux)
-	ts.StartTLS()
-	t.Cleanup(func() {
-		s.Close()
-		ts.Close()
-	})
-	host := strings.TrimPrefix(ts.URL, "https://")
+	host, h := serveTLS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cfg := DialConfig{Host: host, TLS: &tls.Config{InsecureSkipVerify: true}}
