@@ -71,8 +71,15 @@ func TestCallPageFitsTheWindow(t *testing.T) {
 			alice.click("connserver")
 			alice.waitState("joined")
 			alice.fits("waiting")
+			// Alone, the invite link is offered in the middle of the stage; it copies the room's link.
+			alice.waitFor("the invite button", `!document.getElementById('invite').hidden && document.getElementById('invite').getBoundingClientRect().width > 0`)
+			alice.click("invite")
+			alice.waitFor("the link copied or shown", `['notice.copied', 'notice.copyManual'].includes(window.duet.notice()) && document.getElementById('notice').textContent.includes(location.origin + '/room.html?room=')`)
 			alice.joinedBy(browser, "bob", u)
 			alice.fits("call")
+			if !evalJS[bool](alice, `document.getElementById('invite').hidden`) {
+				t.Error("alice: the invite button is still shown in a call")
+			}
 
 			carol := newPage(t, browser, "carol at "+v.name)
 			carol.resize(v)

@@ -20,6 +20,7 @@ export default Object.freeze({
     'room.none': '(none)',
     'room.home': 'Go to the start page',
     'room.copy': 'Copy the link to this room',
+    'room.invite': 'Copy the invite link',
     'room.relay': 'Relay only: media goes through the duet relay server.',
     'lobby.heading': 'Ready to join?',
     'lobby.name': 'Your name',

@@ -20,6 +20,7 @@ export default Object.freeze({
     'room.none': '（无）',
     'room.home': '回到首页',
     'room.copy': '复制本房间的链接',
+    'room.invite': '复制邀请链接',
     'room.relay': '仅中继：音视频经由 duet 中继服务器传输。',
     'lobby.heading': '准备好加入了吗？',
     'lobby.name': '你的名字',

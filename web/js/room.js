@@ -48,6 +48,7 @@ const ui = {
     lang: el('lang', HTMLSelectElement),
     roomName: el('roomname', H),
     copy: el('copylink', B),
+    invite: el('invite', B),
     lobby: el('lobby', H),
     lobbyForm: el('lobbyform', HTMLFormElement),
     join: el('connserver', B),
@@ -266,6 +267,8 @@ function showRemote() {
     ui.peerAvatar.hidden = !inCall;
     ui.peerAvatar.textContent = initial(name);
     ui.peerName.textContent = inCall ? name : t('peer.alone');
+    // Alone in the room, the next thing to do is send the link: offer it where the eyes are.
+    ui.invite.hidden = inCall || call.state === 'init' || call.state === 'leaved';
     ui.peerNote.textContent = !inCall ? '' : t(peer && peer.cameraOff ? 'peer.cameraOff' : 'peer.noVideo');
     ui.peerMic.hidden = !(inCall && peer && peer.micOff);
     ui.peerShare.hidden = !(inCall && peer && peer.sharing);
@@ -655,6 +658,7 @@ function wire() {
     });
     ui.chatClose.addEventListener('click', () => chat.setOpen(false));
     ui.copy.addEventListener('click', copyLink);
+    ui.invite.addEventListener('click', copyLink);
     ui.remote.addEventListener('click', playRemote);
     ui.volume.addEventListener('input', () => { ui.remote.volume = Number(ui.volume.value); });
     ui.pip.addEventListener('click', togglePip);
