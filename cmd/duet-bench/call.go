@@ -97,6 +97,15 @@ func callSetup(ctx context.Context, browser context.Context, base, room string, 
 	return ms(t.Frame - t.Click), ms(t.Decoded - t.Click), nil
 }
 
+// startBrowser launches the suite's headless Chromium in a fresh profile under the run's folder.
+func (e *env) startBrowser(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	dir, err := os.MkdirTemp(e.tmp, "chromium-")
+	if err != nil {
+		return nil, nil, err
+	}
+	return chromium.Start(ctx, dir)
+}
+
 func callSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
 	turnPort, err := duettest.FreeUDPTCPPort()
 	if err != nil {
@@ -113,11 +122,7 @@ func callSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
 	_, port, _ := strings.Cut(p.addr, ":")
 	base := "https://localhost:" + port
 
-	dir, err := os.MkdirTemp(e.tmp, "chromium-")
-	if err != nil {
-		return "", err
-	}
-	browser, cancelBrowser, err := chromium.Start(ctx, dir)
+	browser, cancelBrowser, err := e.startBrowser(ctx)
 	if err != nil {
 		return "", err
 	}

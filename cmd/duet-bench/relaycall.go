@@ -39,11 +39,7 @@ func (s relayCallSample) cpuPerPacket() float64 { return s.cpuPerSec / s.packets
 // relayCallSuite runs a two-page call with relay=1 through duet's embedded relay and through coturn (duet
 // then only serves the page and signaling, handing out coturn's URL), and reads the relay's CPU.
 func relayCallSuite(ctx context.Context, e *env, c suiteConfig) (string, error) {
-	dir, err := os.MkdirTemp(e.tmp, "chromium-")
-	if err != nil {
-		return "", err
-	}
-	browser, cancelBrowser, err := chromium.Start(ctx, dir)
+	browser, cancelBrowser, err := e.startBrowser(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -74,7 +70,7 @@ func relayCallSuite(ctx context.Context, e *env, c suiteConfig) (string, error) 
 		f                  func(relayCallSample) float64
 	}{{"relay CPU per second", "ms", "", cpu}, {"packets relayed per second", "", "", pps}, {"relay CPU per packet", "µs", "≤ 0.8×", per}} {
 		dv, kv := medianOf(d, row.f), medianOf(k, row.f)
-		t.add(row.name, fmt.Sprintf("%.2f %s", dv, row.unit), fmt.Sprintf("%.2f %s", kv, row.unit), fmt.Sprintf("%.2f×", dv/kv), row.target)
+		t.add(row.name, fmt.Sprintf("%.2f %s", dv, row.unit), fmt.Sprintf("%.2f %s", kv, row.unit), ratio(dv, kv), row.target)
 	}
 	b.WriteString(t.String())
 	return b.String(), nil
