@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,9 +25,13 @@ import (
 )
 
 const (
-	labSecret      = "lab-secret"
-	labToken       = "lab-metrics-token"
-	labPackets     = 200
+	labSecret  = "lab-secret"
+	labToken   = "lab-metrics-token"
+	labPackets = 200
+	// lookalikes bounds the datagrams per direction the program leaves to pion although it has their
+	// channel: a genuine UDP checksum equal to the pseudo header's sum looks like a partial one (one
+	// in 65 536 datagrams).
+	lookalikes     = 2
 	refusedOffload = "kernel offload refused"
 )
 
@@ -162,8 +167,9 @@ func offloadLab(t *testing.T, lab *netlab.Lab, d *duettest.Duet, refused bool) {
 		if n := strings.Count(d.Logs.String(), refusedOffload); n != 1 || !strings.Contains(d.Logs.String(), `level=INFO msg="turn: `+refusedOffload) {
 			t.Errorf("%d lines say %q, want one at INFO", n, refusedOffload)
 		}
-	} else if kernel != want || userSpace != ([4]float64{}) {
-		t.Errorf("kernel relayed %v (packets, bytes to and from the peer), user space %v; want %v and nothing", kernel, userSpace, want)
+	} else if sum := add(kernel, userSpace); sum != want || userSpace[0] > lookalikes || userSpace[1] > lookalikes {
+		t.Errorf("kernel relayed %v (packets, bytes to and from the peer), user space %v; want %v, at most %d packets each way in user space",
+			kernel, userSpace, want, lookalikes)
 	}
 
 	// A stranger without permission: pion drops its packets (and logs each), the client sees the
@@ -194,8 +200,9 @@ func offloadLab(t *testing.T, lab *netlab.Lab, d *duettest.Duet, refused bool) {
 	})
 }
 
-// labStream sends labPackets from src to dst's address and checks each arrives intact, in order,
-// from the address src is known by.
+// labStream sends labPackets from src to dst's address and checks each arrives once, intact, from
+// the address src is known by. Within a window the order may differ: a datagram the program leaves to
+// pion (see lookalikes) arrives after the kernel's later ones, as UDP allows.
 func labStream(t *testing.T, dir byte, src net.PacketConn, to net.Addr, dst net.PacketConn, srcAddr net.Addr) {
 	t.Helper()
 	buf := make([]byte, 2*relaySize)
@@ -206,15 +213,21 @@ func labStream(t *testing.T, dir byte, src net.PacketConn, to net.Addr, dst net.
 				t.Fatalf("dir %c write %d: %v", dir, seq, err)
 			}
 		}
-		for seq := base; seq < end; seq++ {
+		got := map[int]bool{}
+		for len(got) < end-base {
 			_ = dst.SetReadDeadline(time.Now().Add(10 * time.Second))
 			n, from, err := dst.ReadFrom(buf)
 			if err != nil {
-				t.Fatalf("dir %c: packet %d never arrived: %v", dir, seq, err)
+				t.Fatalf("dir %c: %d of packets %d-%d never arrived: %v", dir, end-base-len(got), base, end-1, err)
 			}
-			if from.String() != srcAddr.String() || !bytes.Equal(buf[:n], payload(dir, seq)) {
-				t.Fatalf("dir %c: packet %d from %v (want %v) corrupted or out of order (%d bytes)", dir, seq, from, srcAddr, n)
+			seq := -1
+			if n >= 4 {
+				seq = int(binary.BigEndian.Uint32(buf))
 			}
+			if from.String() != srcAddr.String() || seq < base || seq >= end || got[seq] || !bytes.Equal(buf[:n], payload(dir, seq)) {
+				t.Fatalf("dir %c: packet %d (%d bytes) from %v (want %v): not one of %d-%d once and intact", dir, seq, n, from, srcAddr, base, end-1)
+			}
+			got[seq] = true
 		}
 	}
 }
@@ -237,6 +250,14 @@ func until(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 	}
+}
+
+// add sums two sets of relay counters.
+func add(a, b [4]float64) [4]float64 {
+	for i := range a {
+		a[i] += b[i]
+	}
+	return a
 }
 
 func boolFloat(b bool) float64 {
