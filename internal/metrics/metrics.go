@@ -54,10 +54,12 @@ var (
 	turnTCPRef   = desc("turn_tcp_refused_total", "TURN TCP/TLS connections closed on accept, over a cap.", "reason")
 	turnAcceptEr = desc("turn_accept_errors_total", "Failed accepts on the TURN TCP/TLS listeners (e.g. out of file descriptors).")
 	turnToServer = desc("turn_dropped_to_server_total", "Client packets the relay dropped: aimed at the server's own addresses outside the relay port range.")
+	fastChannels = desc("turn_fast_path_channels", "TURN channels the user-space fast path relays now (--turn-batch).")
+	fastDropped  = desc("turn_fast_path_dropped_total", "Datagrams the fast path dropped: a send the kernel refused (no route, a full socket buffer).")
 	redisUpDesc  = desc("redis_up", "1 when the shared room store (Redis) is reachable and this node registered in it.")
 	descriptions = []*prometheus.Desc{socketsDesc, roomsDesc, joinsDesc, fullsDesc, byesDesc, relayedDesc,
 		refusedDesc, refusedBy, limitedDesc, allocsDesc, allocsTotal, turnRefused, turnBytes, turnPackets, offChannels, offBytes, offPackets,
-		turnTCPDesc, turnTCPRef, turnAcceptEr, turnToServer, redisUpDesc}
+		turnTCPDesc, turnTCPRef, turnAcceptEr, turnToServer, fastChannels, fastDropped, redisUpDesc}
 )
 
 // collector reads one snapshot of each source per scrape, so the values of a scrape agree.
@@ -122,4 +124,6 @@ func (c collector) Collect(ch chan<- prometheus.Metric) {
 	counter(turnTCPRef, t.RefusedTCPTotal, "total")
 	counter(turnAcceptEr, t.AcceptErrors)
 	counter(turnToServer, t.DroppedToServer)
+	gauge(fastChannels, float64(t.FastChannels))
+	counter(fastDropped, t.DroppedFast)
 }

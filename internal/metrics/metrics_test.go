@@ -18,7 +18,8 @@ func TestHandler(t *testing.T) {
 	relay := func() turn.Stats {
 		return turn.Stats{AllocationsActive: 2, AllocationsTotal: 9, RefusedAuth: 1, RefusedQuota: 2, RefusedQuotaIP: 7, RefusedQuotaTotal: 8, RefusedPeer: 3,
 			TCPOpen: 11, RefusedTCPPerIP: 12, RefusedTCPTotal: 13, AcceptErrors: 14, DroppedToServer: 15, BytesToPeers: 1000, PacketsToPeers: 10, BytesFromPeers: 2000, PacketsFromPeers: 20,
-			OffloadChannels: 4, OffloadBytesToPeers: 3000, OffloadPacketsToPeers: 30, OffloadBytesFromPeers: 4000, OffloadPacketsFromPeers: 40}
+			OffloadChannels: 4, OffloadBytesToPeers: 3000, OffloadPacketsToPeers: 30, OffloadBytesFromPeers: 4000, OffloadPacketsFromPeers: 40,
+			FastChannels: 5, DroppedFast: 16}
 	}
 	tests := []struct {
 		name  string
@@ -37,7 +38,8 @@ func TestHandler(t *testing.T) {
 			"duet_turn_accept_errors_total 14", "duet_turn_dropped_to_server_total 15", `duet_turn_relayed_bytes_total{direction="from_peer"} 2000`,
 			`duet_turn_relayed_packets_total{direction="to_peer"} 10`, "duet_turn_offload_channels 4",
 			`duet_turn_offload_bytes_total{direction="to_peer"} 3000`, `duet_turn_offload_bytes_total{direction="from_peer"} 4000`,
-			`duet_turn_offload_packets_total{direction="to_peer"} 30`, `duet_turn_offload_packets_total{direction="from_peer"} 40`, "go_goroutines ", "process_resident_memory_bytes ",
+			`duet_turn_offload_packets_total{direction="to_peer"} 30`, `duet_turn_offload_packets_total{direction="from_peer"} 40`,
+			"duet_turn_fast_path_channels 5", "duet_turn_fast_path_dropped_total 16", "go_goroutines ", "process_resident_memory_bytes ",
 		}, nil},
 		{"without the relay, Redis down", Sources{Signal: sig, Redis: func() error { return errors.New("down") }}, []string{"duet_joins_total 5", "duet_redis_up 0"}, []string{"duet_turn_"}},
 		{"in memory", Sources{Signal: sig}, []string{"duet_joins_total 5"}, []string{"duet_redis_up"}},

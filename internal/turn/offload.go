@@ -68,17 +68,9 @@ func offloadInterfaces(listen netip.Addr) ([]string, error) {
 	return names, nil
 }
 
-// offloadChannel is pion's OnChannelCreated: a channel of a UDP allocation between IPv4 addresses
-// goes to the kernel, except toward this host's own addresses (relayConn's rules apply there).
-func (s *Server) offloadChannel(src, _ net.Addr, protocol, _, _ string, relay, peer net.Addr, number uint16) {
-	if s.offload == nil || protocol != "UDP" {
-		return
-	}
-	client, p, r := udpAddrPort(src), udpAddrPort(peer), udpAddrPort(relay)
-	if !client.Addr().Is4() || !p.Addr().Is4() {
-		return
-	}
-	if _, own := s.ownIPs[p.Addr()]; own {
+// offloadChannel puts a channel in the kernel's maps when it is IPv4 throughout.
+func (s *Server) offloadChannel(client, r, p netip.AddrPort, number uint16) {
+	if s.offload == nil || !client.Addr().Is4() || !p.Addr().Is4() {
 		return
 	}
 	ch := offload.Channel{
@@ -105,13 +97,6 @@ func (s *Server) sourceFor(bound netip.Addr, dst netip.AddrPort) netip.Addr {
 	}
 	defer c.Close()
 	return c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
-}
-
-// unoffloadChannel is pion's OnChannelDeleted (a channel expired, or its allocation ended).
-func (s *Server) unoffloadChannel(src, _ net.Addr, protocol, _, _ string, _, _ net.Addr, number uint16) {
-	if s.offload != nil && protocol == "UDP" {
-		s.offload.Remove(udpAddrPort(src), number)
-	}
 }
 
 // unoffloadAllocation is pion's OnAllocationDeleted: whatever channels remain go with it.

@@ -101,9 +101,12 @@ func (g *relayGen) AllocatePacketConn(conf turn.AllocateListenerConfig) (net.Pac
 		return nil, nil, err
 	}
 	g.s.tune(pc, "relay")
-	pc = g.s.batched(pc, relayBatch)
 	port := pc.LocalAddr().(*net.UDPAddr).Port
 	addr := &net.UDPAddr{IP: g.advertise.AsSlice(), Port: port}
+	if pc, err = g.s.fastRelay(pc, addr); err != nil {
+		g.s.release(o)
+		return nil, nil, err
+	}
 	rc := &relayConn{PacketConn: pc, s: g.s, owner: o, port: port, local: g.local(port)}
 	if !g.s.track(rc) {
 		_ = pc.Close()

@@ -16,6 +16,7 @@ import (
 	"duet/internal/acceptlog"
 	"duet/internal/ipkey"
 	"duet/internal/pionlog"
+	"duet/internal/turn/fastpath"
 	"duet/internal/turn/offload"
 )
 
@@ -42,6 +43,7 @@ type Server struct {
 	udpPort       uint16           // the UDP listener's port
 	offload       *offload.Offload // nil: everything relayed in user space
 	offloadIfaces []string         // where offload is attached
+	fast          *fastpath.Loop   // nil: pion reads the UDP sockets itself (Config.Batch off)
 
 	mu       sync.Mutex
 	closed   bool
@@ -78,6 +80,7 @@ func New(c Config) (*Server, error) {
 	s.fitFileLimit()
 	if err := s.listen(); err != nil {
 		s.closeListeners()
+		s.closeFast()
 		return nil, err
 	}
 
@@ -115,8 +118,8 @@ func New(c Config) (*Server, error) {
 					s.stats.refusedAuth.Add(1)
 				}
 			},
-			OnChannelCreated:    s.offloadChannel,
-			OnChannelDeleted:    s.unoffloadChannel,
+			OnChannelCreated:    s.channelCreated,
+			OnChannelDeleted:    s.channelDeleted,
 			OnAllocationDeleted: s.unoffloadAllocation,
 		},
 	}
@@ -129,12 +132,13 @@ func New(c Config) (*Server, error) {
 	if err != nil {
 		s.closeListeners()
 		s.closeOffload()
+		s.closeFast()
 		return nil, fmt.Errorf("turn: start: %w", err)
 	}
 	s.pion = p
 	udp, tcp := s.Addr()
 	s.log.Info("turn: listening", "udp", udp, "tcp", tcp, "tls", s.TLSAddr(), "tls_shared", addrOf(s.ext), "relay_ip", advertise,
-		"relay_ports", fmt.Sprintf("%d-%d", c.RelayMinPort, c.RelayMaxPort), "batch", c.Batch == ModeAuto && batchAvailable, "offload", s.offloadIfaces)
+		"relay_ports", fmt.Sprintf("%d-%d", c.RelayMinPort, c.RelayMaxPort), "fast_path", s.fast != nil, "offload", s.offloadIfaces)
 	return s, nil
 }
 
@@ -146,7 +150,7 @@ func (s *Server) listen() error {
 		return err
 	}
 	s.tune(udp, "listener")
-	s.udp = s.batched(udp, listenerBatch)
+	s.udp = s.startFast(udp)
 	s.tcp = &guardedListener{Listener: tcp, s: s}
 
 	if c.TLSListen != "" {
@@ -226,6 +230,7 @@ func (s *Server) Close() error {
 		_ = r.Close()
 	}
 	s.closeOffload()
+	s.closeFast()
 	return err
 }
 
@@ -256,9 +261,13 @@ func addrOf(ln net.Listener) net.Addr {
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
 	s.collectOffload()
+	s.collectFast()
 	st := s.stats.snapshot()
 	if s.offload != nil {
 		st.OffloadChannels, _ = s.offload.Entries()
+	}
+	if s.fast != nil {
+		st.FastChannels = s.fast.Channels()
 	}
 	return st
 }

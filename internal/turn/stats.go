@@ -16,10 +16,13 @@ type Stats struct {
 	AcceptErrors      uint64 // failed accepts on the TCP/TLS listeners (e.g. out of file descriptors)
 	RefusedPeer       uint64 // CreatePermission/ChannelBind to a denied peer
 	DroppedToServer   uint64 // client packets aimed at the server's own non-relay ports
+	DroppedFast       uint64 // datagrams the fast path dropped: a queue for pion full, or a send refused
 	BytesToPeers      uint64 // payload bytes relayed client → peer
 	PacketsToPeers    uint64
 	BytesFromPeers    uint64 // payload bytes received from peers on relay sockets
 	PacketsFromPeers  uint64
+
+	FastChannels int // channels the fast path (Config.Batch) relays now; its packets count above
 
 	// Relayed by the kernel (Config.Offload), not counted above: payload bytes as above.
 	OffloadChannels         int // channels in the kernel's maps now
@@ -43,6 +46,7 @@ type counters struct {
 	acceptErrors      atomic.Uint64
 	refusedPeer       atomic.Uint64
 	droppedToServer   atomic.Uint64
+	droppedFast       atomic.Uint64
 	bytesToPeers      atomic.Uint64
 	packetsToPeers    atomic.Uint64
 	bytesFromPeers    atomic.Uint64
@@ -68,6 +72,7 @@ func (c *counters) snapshot() Stats {
 		AcceptErrors:      c.acceptErrors.Load(),
 		RefusedPeer:       c.refusedPeer.Load(),
 		DroppedToServer:   c.droppedToServer.Load(),
+		DroppedFast:       c.droppedFast.Load(),
 		BytesToPeers:      c.bytesToPeers.Load(),
 		PacketsToPeers:    c.packetsToPeers.Load(),
 		BytesFromPeers:    c.bytesFromPeers.Load(),
