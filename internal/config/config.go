@@ -171,7 +171,7 @@ func flags(c *Config) *flag.FlagSet {
 	fs.DurationVar(&c.TURNTCPHandshake, "turn-tcp-handshake-timeout", turn.DefaultTCPHandshakeTimeout, "time a TURN TCP/TLS connection has for its TLS handshake and first STUN message")
 	fs.DurationVar(&c.TURNTCPIdle, "turn-tcp-idle-timeout", turn.DefaultTCPIdleTimeout, "a TURN TCP/TLS connection silent this long is closed")
 	fs.IntVar(&c.TURNSocketBuffer, "turn-socket-buffer", turn.DefaultSocketBuffer, "SO_RCVBUF/SO_SNDBUF bytes of the TURN sockets (raise net.core.rmem_max to match)")
-	fs.StringVar(&c.TURNBatch, "turn-batch", turn.ModeAuto, `UDP batching of the TURN sockets: "auto" (recvmmsg/sendmmsg on Linux) or "off" (one system call per packet)`)
+	fs.StringVar(&c.TURNBatch, "turn-batch", turn.ModeAuto, `the relay's fast path: "auto" (Linux: one goroutine relays bound channels with recvmmsg/sendmmsg) or "off" (a goroutine per socket, one system call per packet)`)
 	fs.StringVar(&c.TURNOffload, "turn-offload", turn.ModeAuto, `kernel relay of bound TURN channels (IPv4 UDP clients): "auto" (XDP on the listener's interfaces when permitted: Linux, CAP_BPF and CAP_NET_ADMIN) or "off"`)
 	return fs
 }

@@ -57,8 +57,9 @@ type Config struct {
 	TCPHandshakeTimeout        time.Duration  // TLS handshake and first STUN message of a TCP/TLS connection, default 5 s
 	TCPIdleTimeout             time.Duration  // a TCP/TLS connection silent this long is closed, default 10 min
 	SocketBuffer               int            // SO_RCVBUF/SO_SNDBUF bytes on the listener and every relay socket, default 4 MiB
-	Batch                      string         // ModeAuto (default): recvmmsg/sendmmsg on Linux; ModeOff: one system call per packet
+	Batch                      string         // ModeAuto (default): the fast path on Linux (package fastpath); ModeOff: pion reads each socket
 	Offload                    string         // ModeAuto (default): bound IPv4 UDP channels relayed in the kernel (XDP) when permitted; ModeOff: all in user space
+	ChannelLifetime            time.Duration  // a channel binding not refreshed this long expires; 0: RFC 8656's 10 min (tests shorten it)
 	Logger                     *slog.Logger
 }
 

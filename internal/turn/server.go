@@ -105,12 +105,13 @@ func New(c Config) (*Server, error) {
 	s.startOffload(listenHost)
 	perm := s.permit
 	sc := turn.ServerConfig{
-		PacketConnConfigs: []turn.PacketConnConfig{{PacketConn: s.udp, RelayAddressGenerator: gen, PermissionHandler: perm}},
-		ListenerConfigs:   []turn.ListenerConfig{{Listener: s.tcp, RelayAddressGenerator: gen, PermissionHandler: perm}},
-		LoggerFactory:     pionlog.New(s.log, slog.LevelWarn),
-		Realm:             c.Realm,
-		AuthHandler:       s.authenticate,
-		QuotaHandler:      s.quotaOK,
+		PacketConnConfigs:  []turn.PacketConnConfig{{PacketConn: s.udp, RelayAddressGenerator: gen, PermissionHandler: perm}},
+		ListenerConfigs:    []turn.ListenerConfig{{Listener: s.tcp, RelayAddressGenerator: gen, PermissionHandler: perm}},
+		LoggerFactory:      pionlog.New(s.log, slog.LevelWarn),
+		Realm:              c.Realm,
+		AuthHandler:        s.authenticate,
+		ChannelBindTimeout: c.ChannelLifetime,
+		QuotaHandler:       s.quotaOK,
 		EventHandler: turn.EventHandler{
 			// pion checks MESSAGE-INTEGRITY itself; a wrong password only shows up here.
 			OnAuth: func(_, _ net.Addr, _, _, _, _ string, ok bool) {

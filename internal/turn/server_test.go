@@ -115,14 +115,23 @@ func TestRelayToPlainPeer(t *testing.T) {
 		t.Run(network, func(t *testing.T) {
 			s := startServer(t, testConfig())
 			u, p := creds("carol")
-			relayToPeer(t, newClient(t, s, network, u, p), 'C', 'P')
+			relayToPeer(t, newClient(t, s, network, u, p), 'C', 'P', func() {
+				// The client bound a channel on the way: a UDP client's is the fast path's.
+				want := 0
+				if network == "udp" && s.cfg.Batch == ModeAuto && runtime.GOOS == "linux" {
+					want = 1
+				}
+				if got := s.Stats().FastChannels; got != want {
+					t.Errorf("%d channels on the fast path (Batch %q), want %d", got, s.cfg.Batch, want)
+				}
+			})
 		})
 	}
 }
 
 // relayToPeer allocates through c, lets a plain UDP socket on loopback in as the peer, and streams
-// both ways, tagging each direction's packets.
-func relayToPeer(t *testing.T, c *turn.Client, clientTag, peerTag byte) {
+// both ways, tagging each direction's packets; then, with the allocation still there, it runs check.
+func relayToPeer(t *testing.T, c *turn.Client, clientTag, peerTag byte, check func()) {
 	t.Helper()
 	relay, err := c.Allocate()
 	if err != nil {
@@ -140,6 +149,9 @@ func relayToPeer(t *testing.T, c *turn.Client, clientTag, peerTag byte) {
 	}
 	stream(t, clientTag, relay, peer)
 	stream(t, peerTag, peer, relay)
+	if check != nil {
+		check()
+	}
 }
 
 func TestAuthRefused(t *testing.T) {

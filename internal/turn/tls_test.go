@@ -68,7 +68,7 @@ func TestTLSAllocation(t *testing.T) {
 	if err := c.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	relayToPeer(t, c, 'T', 'p')
+	relayToPeer(t, c, 'T', 'p', nil)
 }
 
 // TestTLSOnSharedPort: TURN over TLS on a port tlsmux shares with a web server allocates and
@@ -120,7 +120,7 @@ func TestTLSOnSharedPort(t *testing.T) {
 		if err := c.Listen(); err != nil {
 			t.Fatal(err)
 		}
-		relayToPeer(t, c, 'S', 'q')
+		relayToPeer(t, c, 'S', 'q', nil)
 		c.Close()
 		_ = conn.Close()
 	}

@@ -1,13 +1,14 @@
-// Package fastpath relays the channel data of bound TURN channels in user space on one OS thread,
-// outside Go's scheduler. One epoll set watches the client-facing UDP listener and every relay
-// socket; recvmmsg reads what is ready; ChannelData on a known channel leaves through its relay
+// Package fastpath relays the channel data of bound TURN channels in user space with one goroutine.
+// One epoll set of its own watches the client-facing UDP listener and every relay socket (taken
+// over from Go's poller, which only watches the set); recvmmsg reads what is ready; ChannelData on a known channel leaves through its relay
 // socket toward the peer, and a known peer's datagram leaves through the listener as ChannelData,
 // each run of packets to one socket in one sendmmsg. Everything else (STUN, Send and Data
 // indications, channels not known yet) is queued for pion, which reads the sockets through the
 // Conns this package hands out and writes to them directly.
 //
 // Why: with a goroutine per socket, each packet woke a goroutine and moved it between threads,
-// and those wake-ups, not pion's parsing, were what made the relay cost more than coturn per packet.
+// and those wake-ups, not pion's parsing, were what made the relay cost more than coturn per
+// packet. One goroutine for every socket wakes once per burst and moves it in a few system calls.
 // It is the user-space twin of package offload: the same channel events feed both.
 package fastpath
 

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,15 +17,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// wakeID is the epoll data of the eventfd Close writes to; Conns are numbered from 1.
-const wakeID = 0
-
-// Loop is the relay thread with its channel table.
+// Loop is the relaying goroutine with its sockets and channel table.
 type Loop struct {
-	epfd, wakefd int
-	done         chan struct{} // closed when the thread has returned
+	epfd   int
+	poller *os.File      // epfd in Go's poller: the loop's goroutine parks there, not in epoll_wait
+	done   chan struct{} // closed when the loop's goroutine has returned
 
-	// mu guards the tables; the thread holds it for reading over each round of events, so a Conn
+	// mu guards the tables; the loop holds it for reading over each round of events, so a Conn
 	// it found stays in them until the round ends.
 	mu       sync.RWMutex
 	closed   bool
@@ -38,6 +35,8 @@ type Loop struct {
 	listener *Conn
 
 	toPeers, bytesToPeers, fromPeers, bytesFromPeers, dropped atomic.Uint64
+
+	packets sync.Pool // of *packet, for the queues
 
 	in  arena    // what the last recvmmsg calls read
 	c2p sendList // ChannelData payloads toward peers, through relay sockets
@@ -72,8 +71,6 @@ type packet struct {
 	n    int
 	from netip.AddrPort
 }
-
-var packets = sync.Pool{New: func() any { return new(packet) }}
 
 // Conn is a socket the loop owns: the loop reads it, pion reads what the loop leaves it and
 // writes directly. The loop takes the descriptor over from the *net.UDPConn it was given and closes
@@ -114,7 +111,7 @@ func (c *Conn) ReadFrom(p []byte) (int, net.Addr, error) {
 	select {
 	case pk := <-c.queue:
 		n, from := copy(p, pk.buf[:pk.n]), net.UDPAddrFromAddrPort(pk.from)
-		packets.Put(pk)
+		c.l.packets.Put(pk)
 		c.handed = true
 		if c.paused.CompareAndSwap(true, false) {
 			c.l.watchAgain(c)
@@ -169,7 +166,10 @@ func (c *Conn) SetWriteDeadline(time.Time) error { return nil }
 // offer queues a copy of b from from for pion, or reports false when the queue is full (the loop
 // reads no more than there is room for, so only a second sender could fill it meanwhile).
 func (c *Conn) offer(b []byte, from netip.AddrPort) bool {
-	pk := packets.Get().(*packet)
+	pk, _ := c.l.packets.Get().(*packet)
+	if pk == nil {
+		pk = new(packet)
+	}
 	pk.n, pk.from = copy(pk.buf[:], b), from
 	c.behind.Add(1)
 	select {
@@ -177,7 +177,7 @@ func (c *Conn) offer(b []byte, from netip.AddrPort) bool {
 		return true
 	default:
 		c.behind.Add(-1)
-		packets.Put(pk)
+		c.l.packets.Put(pk)
 		return false
 	}
 }
@@ -222,13 +222,17 @@ func New(listener *net.UDPConn) (*Loop, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fastpath: epoll: %w", err)
 	}
-	wakefd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
-	if err != nil {
+	// Go's poller takes a non-blocking descriptor; an epoll instance is readable while events wait.
+	if err := unix.SetNonblock(epfd, true); err != nil {
 		_ = unix.Close(epfd)
-		return nil, fmt.Errorf("fastpath: eventfd: %w", err)
+		return nil, fmt.Errorf("fastpath: epoll: %w", err)
 	}
-	l := &Loop{epfd: epfd, wakefd: wakefd, done: make(chan struct{}),
+	l := &Loop{epfd: epfd, poller: os.NewFile(uintptr(epfd), "fastpath-epoll"), done: make(chan struct{}),
 		conns: map[int32]*Conn{}, relays: map[netip.AddrPort]*Conn{}, toPeer: map[channelKey]toPeerRoute{}, toClient: map[peerKey]toClientRoute{}}
+	if err := l.poller.SetReadDeadline(time.Time{}); err != nil { // fails when Go's poller refused it
+		_ = l.poller.Close()
+		return nil, fmt.Errorf("fastpath: epoll in Go's poller: %w", err)
+	}
 	for i := range l.in.msgs {
 		l.in.iovs[i].Base = &l.in.bufs[i][0]
 		l.in.msgs[i].hdr.Iov = &l.in.iovs[i]
@@ -241,13 +245,8 @@ func New(listener *net.UDPConn) (*Loop, error) {
 			s.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&s.names[i].raw))
 		}
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: wakeID}
-	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
-		_, _ = unix.Close(epfd), unix.Close(wakefd)
-		return nil, fmt.Errorf("fastpath: epoll: %w", err)
-	}
 	if l.listener, err = l.watch(listener, ListenerQueue, netip.AddrPort{}); err != nil {
-		_, _ = unix.Close(epfd), unix.Close(wakefd)
+		_ = l.poller.Close()
 		return nil, err
 	}
 	go l.run()
@@ -395,7 +394,7 @@ func (l *Loop) Collect() Counters {
 	}
 }
 
-// Close stops the thread. The Conns stay open until their owners close them.
+// Close stops the loop. The Conns stay open until their owners close them.
 func (l *Loop) Close() error {
 	l.mu.Lock()
 	if l.closed {
@@ -404,42 +403,46 @@ func (l *Loop) Close() error {
 	}
 	l.closed = true
 	l.mu.Unlock()
-	one := [8]byte{1}
-	if _, err := unix.Write(l.wakefd, one[:]); err != nil {
-		return fmt.Errorf("fastpath: waking the loop: %w", err)
-	}
+	err := l.poller.Close() // ends the loop's wait; the descriptor closes once its round is over
 	<-l.done
-	_, _ = unix.Close(l.epfd), unix.Close(l.wakefd)
-	return nil
+	return err
 }
 
-// run is the thread: wait for readable sockets, read them, relay or queue, send, again.
+// run waits in Go's poller until a socket is readable, then takes rounds of events without
+// waiting (reading, relaying or queueing, sending) until none is left, and waits again. Parking a
+// goroutine there, rather than a thread in epoll_wait, leaves Go's scheduler and its monitor idle
+// between packets.
 func (l *Loop) run() {
 	defer close(l.done)
-	runtime.LockOSThread() // one thread sleeps in epoll_wait; no goroutine hand-offs per packet
-	defer runtime.UnlockOSThread()
-	events := make([]unix.EpollEvent, batch)
-	for {
-		n, err := unix.EpollWait(l.epfd, events, -1)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return
-		}
-		l.mu.RLock()
-		for _, ev := range events[:n] {
-			if ev.Fd == wakeID {
-				l.mu.RUnlock()
-				return
-			}
-			if c := l.conns[ev.Fd]; c != nil {
-				l.read(c)
-			}
-		}
-		l.flush()
-		l.mu.RUnlock()
+	rc, err := l.poller.SyscallConn()
+	if err != nil {
+		return
 	}
+	events := make([]unix.EpollEvent, batch)
+	_ = rc.Read(func(fd uintptr) bool {
+		for {
+			n, err := unix.EpollWait(int(fd), events, 0)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil || n == 0 {
+				return err != nil // nothing ready: wait in Go's poller
+			}
+			l.round(events[:n])
+		}
+	})
+}
+
+// round handles one epoll_wait's events.
+func (l *Loop) round(events []unix.EpollEvent) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	for _, ev := range events {
+		if c := l.conns[ev.Fd]; c != nil {
+			l.read(c)
+		}
+	}
+	l.flush()
 }
 
 // read takes what c has queued, up to the arena's free space, and relays or queues each datagram.
@@ -615,8 +618,8 @@ func (l *Loop) send(s *sendList, packets, bytes *atomic.Uint64) {
 	bytes.Add(size)
 }
 
-// mmsg is recvmmsg or sendmmsg on fd without waiting; the sockets are non-blocking and the thread
-// must not park in either call.
+// mmsg is recvmmsg or sendmmsg on fd without waiting: the sockets are non-blocking, and the loop
+// waits only in Go's poller.
 func mmsg(trap uintptr, fd int, msgs []mmsghdr) (int, error) {
 	if len(msgs) == 0 {
 		return 0, nil
