@@ -73,6 +73,7 @@ type Config struct {
 	TURNMaxTCPTotal    int
 	TURNTCPHandshake   time.Duration
 	TURNTCPIdle        time.Duration
+	TURNChannelLife    time.Duration
 	TURNSocketBuffer   int
 	TURNBatch          string
 	TURNOffload        string
@@ -170,6 +171,7 @@ func flags(c *Config) *flag.FlagSet {
 	fs.IntVar(&c.TURNMaxTCPTotal, "turn-max-tcp-total", turn.DefaultMaxTCPTotal, "TURN TCP/TLS connections open at once, all clients (at most a quarter of the open-file limit)")
 	fs.DurationVar(&c.TURNTCPHandshake, "turn-tcp-handshake-timeout", turn.DefaultTCPHandshakeTimeout, "time a TURN TCP/TLS connection has for its TLS handshake and first STUN message")
 	fs.DurationVar(&c.TURNTCPIdle, "turn-tcp-idle-timeout", turn.DefaultTCPIdleTimeout, "a TURN TCP/TLS connection silent this long is closed")
+	fs.DurationVar(&c.TURNChannelLife, "turn-channel-lifetime", turn.DefaultChannelLifetime, "a TURN channel binding not refreshed this long expires (RFC 8656: 10m)")
 	fs.IntVar(&c.TURNSocketBuffer, "turn-socket-buffer", turn.DefaultSocketBuffer, "SO_RCVBUF/SO_SNDBUF bytes of the TURN sockets (raise net.core.rmem_max to match)")
 	fs.StringVar(&c.TURNBatch, "turn-batch", turn.ModeAuto, `the relay's fast path: "auto" (Linux: one goroutine relays bound channels with recvmmsg/sendmmsg) or "off" (a goroutine per socket, one system call per packet)`)
 	fs.StringVar(&c.TURNOffload, "turn-offload", turn.ModeAuto, `kernel relay of bound TURN channels (IPv4 UDP clients): "auto" (XDP on the listener's interfaces when permitted: Linux, CAP_BPF and CAP_NET_ADMIN) or "off"`)
@@ -342,8 +344,8 @@ func (c Config) validate() error {
 	if c.TURNMaxAllocations < 1 || c.TURNMaxAllocPerIP < 1 || c.TURNMaxAllocTotal < 1 || c.TURNMaxTCPPerIP < 1 || c.TURNMaxTCPTotal < 1 {
 		errs = append(errs, errors.New("--turn-max-allocations, --turn-max-allocations-per-ip, --turn-max-allocations-total, --turn-max-tcp-per-ip and --turn-max-tcp-total must be at least 1"))
 	}
-	if c.TURNTCPHandshake <= 0 || c.TURNTCPIdle <= 0 {
-		errs = append(errs, errors.New("--turn-tcp-handshake-timeout and --turn-tcp-idle-timeout must be positive"))
+	if c.TURNTCPHandshake <= 0 || c.TURNTCPIdle <= 0 || c.TURNChannelLife <= 0 {
+		errs = append(errs, errors.New("--turn-tcp-handshake-timeout, --turn-tcp-idle-timeout and --turn-channel-lifetime must be positive"))
 	}
 	if c.ICERate <= 0 {
 		errs = append(errs, errors.New("--ice-rate must be positive"))

@@ -66,10 +66,10 @@ func TestLoadPrecedence(t *testing.T) {
 			return c.TURNMaxAllocPerIP == 64 && c.TURNMaxAllocTotal == 8192 && c.TURNMaxTCPPerIP == 64 && c.TURNMaxTCPTotal == 1024 &&
 				c.TURNTCPHandshake == 5*time.Second && c.TURNTCPIdle == 10*time.Minute && c.ICERate == 1 && c.MetricsToken == "" && c.MetricsListen == ""
 		}},
-		{"abuse limits set", []string{"--turn-max-allocations-per-ip", "3", "--turn-tcp-idle-timeout", "1m", "--ice-rate", "0.2",
+		{"abuse limits set", []string{"--turn-max-allocations-per-ip", "3", "--turn-tcp-idle-timeout", "1m", "--turn-channel-lifetime", "2m", "--ice-rate", "0.2",
 			"--metrics-token", "t", "--metrics-listen", "127.0.0.1:9100"}, []string{"DUET_TURN_MAX_TCP_TOTAL=99"}, func(c Config) bool {
 			tc, _ := c.TURN(nil, slogDiscard())
-			return tc.MaxAllocationsPerIP == 3 && tc.TCPIdleTimeout == time.Minute && tc.MaxTCPTotal == 99 &&
+			return tc.MaxAllocationsPerIP == 3 && tc.TCPIdleTimeout == time.Minute && tc.ChannelLifetime == 2*time.Minute && tc.MaxTCPTotal == 99 &&
 				c.ICERate == 0.2 && c.MetricsToken == "t" && c.MetricsListen == "127.0.0.1:9100"
 		}},
 		{"private rooms and integrations", []string{"--rooms", "token", "--api-key", "k-0123456789abcdef", "--embed-origin", "https://app.example.org",
@@ -137,6 +137,7 @@ func TestLoadErrors(t *testing.T) {
 		{"zero allocations per ip", []string{"--turn-max-allocations-per-ip", "0"}, nil, "--turn-max-allocations-per-ip"},
 		{"zero tcp total", nil, []string{"DUET_TURN_MAX_TCP_TOTAL=0"}, "--turn-max-tcp-total"},
 		{"zero idle timeout", []string{"--turn-tcp-idle-timeout", "0s"}, nil, "--turn-tcp-idle-timeout"},
+		{"zero channel lifetime", []string{"--turn-channel-lifetime", "0s"}, nil, "--turn-channel-lifetime"},
 		{"negative ice rate", []string{"--ice-rate", "-1"}, nil, "--ice-rate"},
 		{"negative shutdown timeout", []string{"--shutdown-timeout", "-1s"}, nil, "--shutdown-timeout"},
 		{"bad rooms mode", []string{"--rooms", "closed"}, nil, "open or token"},

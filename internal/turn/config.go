@@ -34,6 +34,8 @@ const (
 	DefaultTCPHandshakeTimeout = 5 * time.Second
 	// A client with an allocation sends a Refresh before its 10-minute lifetime runs out.
 	DefaultTCPIdleTimeout = 10 * time.Minute
+	// DefaultChannelLifetime is RFC 8656's: a channel binding not refreshed for 10 minutes expires.
+	DefaultChannelLifetime = 10 * time.Minute
 )
 
 // Config configures the embedded TURN server and what ICEServers advertises.
@@ -59,7 +61,7 @@ type Config struct {
 	SocketBuffer               int            // SO_RCVBUF/SO_SNDBUF bytes on the listener and every relay socket, default 4 MiB
 	Batch                      string         // ModeAuto (default): the fast path on Linux (package fastpath); ModeOff: pion reads each socket
 	Offload                    string         // ModeAuto (default): bound IPv4 UDP channels relayed in the kernel (XDP) when permitted; ModeOff: all in user space
-	ChannelLifetime            time.Duration  // a channel binding not refreshed this long expires; 0: RFC 8656's 10 min (tests shorten it)
+	ChannelLifetime            time.Duration  // a channel binding not refreshed this long expires, default RFC 8656's 10 min
 	Logger                     *slog.Logger
 }
 
@@ -106,6 +108,7 @@ func (c Config) withDefaults() Config {
 	c.MaxTCPTotal = cmp.Or(c.MaxTCPTotal, DefaultMaxTCPTotal)
 	c.TCPHandshakeTimeout = cmp.Or(c.TCPHandshakeTimeout, DefaultTCPHandshakeTimeout)
 	c.TCPIdleTimeout = cmp.Or(c.TCPIdleTimeout, DefaultTCPIdleTimeout)
+	c.ChannelLifetime = cmp.Or(c.ChannelLifetime, DefaultChannelLifetime)
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -179,8 +182,8 @@ func (c Config) Validate() error {
 			bad("%s %d is negative", cap.name, cap.n)
 		}
 	}
-	if c.TCPHandshakeTimeout < 0 || c.TCPIdleTimeout < 0 {
-		bad("TCP timeouts %v, %v must not be negative", c.TCPHandshakeTimeout, c.TCPIdleTimeout)
+	if c.TCPHandshakeTimeout < 0 || c.TCPIdleTimeout < 0 || c.ChannelLifetime < 0 {
+		bad("TCP timeouts %v, %v and ChannelLifetime %v must not be negative", c.TCPHandshakeTimeout, c.TCPIdleTimeout, c.ChannelLifetime)
 	}
 	if err := CheckMode(c.Batch); err != nil {
 		bad("Batch: %v", err)

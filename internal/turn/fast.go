@@ -86,7 +86,7 @@ func (s *Server) collectFast() {
 	s.stats.droppedFast.Add(c.Dropped)
 }
 
-// closeFast stops the fast path's thread once pion and the sockets are closed.
+// closeFast stops the fast path's goroutine once pion and the sockets are closed.
 func (s *Server) closeFast() {
 	if s.fast == nil {
 		return

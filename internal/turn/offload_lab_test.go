@@ -58,13 +58,7 @@ func TestOffloadLab(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			lab := netlab.New(t, tc.lab)
-			for _, home := range lab.Homes {
-				// Checksums made in software, as a remote host's packets arrive: a local sender's
-				// are left for offload to finish, and the program leaves those to user space.
-				if out, err := home.Command("ethtool", "-K", "eth0", "tx", "off").CombinedOutput(); err != nil {
-					t.Fatalf("ethtool (apt-get install ethtool): %v: %s", err, out)
-				}
-			}
+			softwareChecksums(t, lab)
 			args := []string{"--turn-secret", labSecret, "--metrics-token", labToken, "--log-level", "debug"}
 			var d *duettest.Duet
 			if tc.refused {
@@ -93,38 +87,12 @@ func offloadLab(t *testing.T, lab *netlab.Lab, d *duettest.Duet, refused bool) {
 	server := netip.AddrPortFrom(lab.PublicIP, netlab.TURNPort)
 
 	// The client in home 1, its allocation; the peer in home 2 and a stranger in home 3, behind their routers.
-	var clientConn, peer, stranger net.PacketConn
-	if err := lab.Homes[0].Run(func() (err error) { clientConn, err = net.ListenPacket("udp4", "0.0.0.0:0"); return }); err != nil {
-		t.Fatal(err)
-	}
-	if err := lab.Homes[1].Run(func() (err error) { peer, err = net.ListenPacket("udp4", "0.0.0.0:0"); return }); err != nil {
-		t.Fatal(err)
-	}
-	if err := lab.Homes[2].Run(func() (err error) { stranger, err = net.ListenPacket("udp4", "0.0.0.0:0"); return }); err != nil {
-		t.Fatal(err)
-	}
+	c, relay := labClient(t, lab, 0, server)
+	defer c.Close()
+	peer, stranger := labSocket(t, lab, 1), labSocket(t, lab, 2)
 	defer peer.Close()
 	defer stranger.Close()
-	// The homes' NAT keeps source ports, so the router's address with the socket's port is the public one.
-	public := func(home int, pc net.PacketConn) *net.UDPAddr {
-		return net.UDPAddrFromAddrPort(netip.AddrPortFrom(lab.Routers[home].Addr, uint16(pc.LocalAddr().(*net.UDPAddr).Port)))
-	}
-	peerAddr, strangerAddr := public(1, peer), public(2, stranger)
-
-	user, pass := Credentials([]byte(labSecret), "alice", time.Now().Add(time.Hour))
-	c, err := turn.NewClient(&turn.ClientConfig{STUNServerAddr: server.String(), TURNServerAddr: server.String(),
-		Conn: clientConn, Username: user, Password: pass, RTO: 200 * time.Millisecond, LoggerFactory: pionlog.New(testLogger(), slog.LevelWarn)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	relay, err := c.Allocate()
-	if err != nil {
-		t.Fatal(err)
-	}
+	peerAddr, strangerAddr := labPublic(lab, 1, peer), labPublic(lab, 2, stranger)
 	relayAddr := relay.LocalAddr()
 
 	// Both sides talk until the channel is bound and, with the kernel relay, both ways run through it
@@ -197,6 +165,76 @@ func offloadLab(t *testing.T, lab *netlab.Lab, d *duettest.Duet, refused bool) {
 	}
 	until(t, "the channel to leave the kernel's maps", func() bool {
 		return m.get("duet_turn_offload_channels") == 0 && m.get("duet_turn_allocations") == 0
+	})
+}
+
+// labSocket is a UDP socket in home i.
+func labSocket(t *testing.T, lab *netlab.Lab, i int) (pc net.PacketConn) {
+	t.Helper()
+	if err := lab.Homes[i].Run(func() (err error) { pc, err = net.ListenPacket("udp4", "0.0.0.0:0"); return }); err != nil {
+		t.Fatal(err)
+	}
+	return pc
+}
+
+// labPublic is pc's public address: the homes' NAT keeps source ports, so the router's address
+// with the socket's port.
+func labPublic(lab *netlab.Lab, i int, pc net.PacketConn) *net.UDPAddr {
+	return net.UDPAddrFromAddrPort(netip.AddrPortFrom(lab.Routers[i].Addr, uint16(pc.LocalAddr().(*net.UDPAddr).Port)))
+}
+
+// labClient is a TURN client in home i with an allocation on server.
+func labClient(t *testing.T, lab *netlab.Lab, i int, server netip.AddrPort) (*turn.Client, net.PacketConn) {
+	t.Helper()
+	user, pass := Credentials([]byte(labSecret), "alice", time.Now().Add(time.Hour))
+	c, err := turn.NewClient(&turn.ClientConfig{STUNServerAddr: server.String(), TURNServerAddr: server.String(),
+		Conn: labSocket(t, lab, i), Username: user, Password: pass, RTO: 200 * time.Millisecond, LoggerFactory: pionlog.New(testLogger(), slog.LevelWarn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Listen(); err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	relay, err := c.Allocate()
+	if err != nil {
+		c.Close()
+		t.Fatal(err)
+	}
+	return c, relay
+}
+
+// softwareChecksums makes the homes compute UDP checksums in software, as a remote host's packets
+// arrive: a local sender's are left for offload to finish, and the program leaves those to user space.
+func softwareChecksums(t *testing.T, lab *netlab.Lab) {
+	t.Helper()
+	for _, home := range lab.Homes {
+		if out, err := home.Command("ethtool", "-K", "eth0", "tx", "off").CombinedOutput(); err != nil {
+			t.Fatalf("ethtool (apt-get install ethtool): %v: %s", err, out)
+		}
+	}
+}
+
+// A channel its client stops refreshing expires and leaves the kernel's maps (pion's client
+// refreshes after minutes; the relay's lifetime here is 2 s).
+func TestOffloadChannelExpiry(t *testing.T) {
+	bin := duettest.Binary(t)
+	eim := netlab.Home{NAT: netlab.EndpointIndependent}
+	lab := netlab.New(t, netlab.Config{Homes: []netlab.Home{eim, eim}})
+	softwareChecksums(t, lab)
+	d := lab.StartDuet(t, bin, "--turn-secret", labSecret, "--metrics-token", labToken, "--turn-channel-lifetime", "2s")
+	m := metricsReader{t: t, url: d.URL + "/metrics", client: nsClient(lab.Homes[0])}
+	c, relay := labClient(t, lab, 0, netip.AddrPortFrom(lab.PublicIP, netlab.TURNPort))
+	defer c.Close()
+	peer := labSocket(t, lab, 1)
+	defer peer.Close()
+	until(t, "the channel in the kernel's maps", func() bool {
+		_, _ = relay.WriteTo([]byte("hello"), labPublic(lab, 1, peer)) // the first packets bind the channel
+		return m.get("duet_turn_offload_channels") == 1
+	})
+	until(t, "the expired channel to leave the kernel's maps and the fast path", func() bool {
+		p := m.page()
+		return p["duet_turn_offload_channels"] == 0 && p["duet_turn_fast_path_channels"] == 0 && p["duet_turn_allocations"] == 1
 	})
 }
 

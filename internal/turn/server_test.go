@@ -115,7 +115,7 @@ func TestRelayToPlainPeer(t *testing.T) {
 		t.Run(network, func(t *testing.T) {
 			s := startServer(t, testConfig())
 			u, p := creds("carol")
-			relayToPeer(t, newClient(t, s, network, u, p), 'C', 'P', func() {
+			relayToPeer(t, newClient(t, s, network, u, p), 'C', 'P', func(_, _ net.PacketConn) {
 				// The client bound a channel on the way: a UDP client's is the fast path's.
 				want := 0
 				if network == "udp" && s.cfg.Batch == ModeAuto && runtime.GOOS == "linux" {
@@ -130,8 +130,9 @@ func TestRelayToPlainPeer(t *testing.T) {
 }
 
 // relayToPeer allocates through c, lets a plain UDP socket on loopback in as the peer, and streams
-// both ways, tagging each direction's packets; then, with the allocation still there, it runs check.
-func relayToPeer(t *testing.T, c *turn.Client, clientTag, peerTag byte, check func()) {
+// both ways, tagging each direction's packets; then, with the allocation still there, it runs check
+// on the relayed connection and the peer.
+func relayToPeer(t *testing.T, c *turn.Client, clientTag, peerTag byte, check func(relay, peer net.PacketConn)) {
 	t.Helper()
 	relay, err := c.Allocate()
 	if err != nil {
@@ -150,7 +151,7 @@ func relayToPeer(t *testing.T, c *turn.Client, clientTag, peerTag byte, check fu
 	stream(t, clientTag, relay, peer)
 	stream(t, peerTag, peer, relay)
 	if check != nil {
-		check()
+		check(relay, peer)
 	}
 }
 
