@@ -23,8 +23,10 @@ func TestMain(m *testing.M) {
 }
 
 // Short intervals for tests: a crashed node's peers get bye within TTL + Heartbeat + OpTimeout.
+// The TTL outlives 20 heartbeats: on a loaded CI box a live node's heartbeats can stall for a few
+// hundred milliseconds, and with 4 beats its key expired under running tests ("not registered").
 func testConfig(url string) redishub.Config {
-	return redishub.Config{URL: url, Heartbeat: 100 * time.Millisecond, TTL: 400 * time.Millisecond, OpTimeout: time.Second}
+	return redishub.Config{URL: url, Heartbeat: 100 * time.Millisecond, TTL: 2 * time.Second, OpTimeout: time.Second}
 }
 
 // helperNode joins member to room on a fresh node, says "joined" once Redis confirms, and waits to
