@@ -138,7 +138,7 @@ func (c *Conn) WriteTo(p []byte, addr net.Addr) (int, error) {
 	if c.closed {
 		return 0, c.opError("write", addr, net.ErrClosed)
 	}
-	_, _, errno := unix.Syscall6(unix.SYS_SENDTO, uintptr(c.fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)),
+	_, _, errno := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(c.fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)),
 		unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&sa.raw)), uintptr(sa.len))
 	switch errno {
 	case 0:
@@ -421,7 +421,7 @@ func (l *Loop) run() {
 	events := make([]unix.EpollEvent, batch)
 	_ = rc.Read(func(fd uintptr) bool {
 		for {
-			n, err := unix.EpollWait(int(fd), events, 0)
+			n, err := epollPoll(int(fd), events)
 			if err == unix.EINTR {
 				continue
 			}
@@ -618,13 +618,24 @@ func (l *Loop) send(s *sendList, packets, bytes *atomic.Uint64) {
 	bytes.Add(size)
 }
 
-// mmsg is recvmmsg or sendmmsg on fd without waiting: the sockets are non-blocking, and the loop
-// waits only in Go's poller.
+// mmsg is recvmmsg or sendmmsg on fd without waiting. The sockets are non-blocking and the loop
+// waits only in Go's poller, so these calls and the others on the hot path go in as raw system
+// calls: the runtime's bookkeeping for a call that may block woke its monitor thread on every
+// burst, which at a browser call's rate cost more than the relaying.
 func mmsg(trap uintptr, fd int, msgs []mmsghdr) (int, error) {
 	if len(msgs) == 0 {
 		return 0, nil
 	}
-	n, _, errno := unix.Syscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
+	n, _, errno := unix.RawSyscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&msgs[0])), uintptr(len(msgs)), unix.MSG_DONTWAIT, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
+// epollPoll is epoll_wait without waiting (a zero timeout), as a raw system call (see mmsg).
+func epollPoll(epfd int, events []unix.EpollEvent) (int, error) {
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
