@@ -235,6 +235,7 @@ func New(listener *net.UDPConn) (*Loop, error) {
 	}
 	for i := range l.in.msgs {
 		l.in.iovs[i].Base = &l.in.bufs[i][0]
+		l.in.iovs[i].SetLen(PacketSize) // recvmmsg leaves the iovecs as they are
 		l.in.msgs[i].hdr.Iov = &l.in.iovs[i]
 		l.in.msgs[i].hdr.SetIovlen(1)
 		l.in.msgs[i].hdr.Name = (*byte)(unsafe.Pointer(&l.in.names[i]))
@@ -451,10 +452,6 @@ func (l *Loop) read(c *Conn) {
 		l.flush()
 	}
 	first := l.in.used
-	for i := first; i < batch; i++ {
-		l.in.msgs[i].hdr.Namelen = unix.SizeofSockaddrInet6
-		l.in.iovs[i].SetLen(PacketSize)
-	}
 	room := cap(c.queue) - len(c.queue) // every datagram read may end up queued for pion
 	if room == 0 {
 		l.pause(c) // an error (EPOLLERR is always reported) would wake the loop again: take it
@@ -470,7 +467,11 @@ func (l *Loop) read(c *Conn) {
 		c.mu.RUnlock()
 		return
 	}
-	n, err := mmsg(unix.SYS_RECVMMSG, c.fd, l.in.msgs[first:first+min(room, batch-first)])
+	msgs := l.in.msgs[first : first+min(room, batch-first)]
+	for i := range msgs {
+		msgs[i].hdr.Namelen = unix.SizeofSockaddrInet6 // the kernel wrote the last source's length
+	}
+	n, err := mmsg(unix.SYS_RECVMMSG, c.fd, msgs)
 	c.mu.RUnlock()
 	if err != nil {
 		return // EAGAIN: another round took it; anything else shows again as readable
