@@ -163,6 +163,18 @@ func (c *Conn) SetDeadline(time.Time) error      { return nil }
 func (c *Conn) SetReadDeadline(time.Time) error  { return nil }
 func (c *Conn) SetWriteDeadline(time.Time) error { return nil }
 
+// unread reports whether c's socket holds a datagram the loop has not read (or cannot tell).
+func (c *Conn) unread() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.closed {
+		return false
+	}
+	var n int32
+	_, _, errno := unix.RawSyscall(unix.SYS_IOCTL, uintptr(c.fd), unix.SIOCINQ, uintptr(unsafe.Pointer(&n)))
+	return errno != 0 || n > 0
+}
+
 // offer queues a copy of b from from for pion, or reports false when the queue is full (the loop
 // reads no more than there is room for, so only a second sender could fill it meanwhile).
 func (c *Conn) offer(b []byte, from netip.AddrPort) bool {
@@ -546,10 +558,11 @@ func (l *Loop) toClientAdd(r *toClientRoute, payload []byte) {
 
 // handOver delivers a hairpin channel's payload to the other allocation's client as if its relay
 // socket had read it from r's relayed address, when that allocation has a channel back and no
-// older datagram waits for pion there. It reports false to leave the datagram to pion.
+// older datagram waits there: neither for pion nor unread in the socket, where pion's earlier
+// sends of this channel went through the kernel. It reports false to leave the datagram to pion.
 func (l *Loop) handOver(r toPeerRoute, payload []byte) bool {
 	to := l.relays[r.peer]
-	if to == nil || to.behind.Load() > 0 {
+	if to == nil || to.behind.Load() > 0 || to.unread() {
 		return false
 	}
 	back, ok := l.toClient[peerKey{to.id, r.relay.relayed}]
